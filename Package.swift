@@ -1,0 +1,82 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "steward",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "stewardd", targets: ["Agent"]),
+        .executable(name: "stewardctl", targets: ["StewardCTL"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // C shims: kernel structs Swift's Glibc does not expose (struct ucred, SO_PEERGROUPS buffer).
+        .target(name: "CStewardShims"),
+        .systemLibrary(
+            name: "CSystemd",
+            pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"])]
+        ),
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        // Wire models shared by the daemon and the CLI. No server dependencies.
+        .target(name: "StewardModel"),
+        // SQLite store: connections, the writer/reader pool, migrations.
+        .target(
+            name: "Store",
+            dependencies: ["CSQLite", .product(name: "Logging", package: "swift-log")]
+        ),
+        // Domain: busy flag, caches, database recycle (later: jobs, config stores).
+        .target(
+            name: "Maintenance",
+            dependencies: ["Store", "StewardModel", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(name: "Integrity", dependencies: ["Store", "StewardModel"]),
+        // Transport, route table, dispatcher, peer-credential authorization, handlers.
+        .target(
+            name: "LocalAPI",
+            dependencies: [
+                "CStewardShims", "StewardModel", "Maintenance", "Store",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The daemon executable: startup, config, systemd, journal, lifecycle.
+        .executableTarget(
+            name: "Agent",
+            dependencies: [
+                "LocalAPI", "Maintenance", "Store", "StewardModel", "CSystemd",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
+            name: "StewardCTL",
+            dependencies: [
+                "StewardModel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "StewardModelTests", dependencies: ["StewardModel"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store"]),
+        .testTarget(name: "MaintenanceTests", dependencies: ["Maintenance", "Store", "StewardModel"]),
+        .testTarget(name: "LocalAPITests", dependencies: ["LocalAPI", "StewardModel", "Maintenance", "Store"]),
+        // End-to-end: the built stewardd and stewardctl over real sockets, real users, real systemd tools.
+        .testTarget(name: "EndToEndTests", dependencies: ["StewardModel"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,73 @@
+import Logging
+import Store
+import Synchronization
+
+/// Store-level maintenance: connection recycle, the schema cache, prepared statements.
+public final class DatabaseMaintenance: Sendable {
+    public let store: DatabasePool
+    public let schema: SchemaCache
+    private let logger: Logger
+
+    public init(store: DatabasePool, logger: Logger) {
+        self.store = store
+        self.schema = SchemaCache(store: store)
+        self.logger = logger
+    }
+
+    /// Closes and reopens the writer and readers (optionally on a new data source) without failing
+    /// requests in flight. Returns the new pool generation.
+    public func recycle(dataSource: String? = nil) async throws -> Int {
+        let store = self.store
+        try await withCheckedThrowingContinuation { (cont: CheckedContinuation<Void, Error>) in
+            Task.detached {
+                cont.resume(with: Result { try store.recycle(path: dataSource) })
+            }
+        }
+        _ = schema.purge()
+        return store.generation
+    }
+
+    /// `SELECT 1` through a reader: the ping's `database_status`.
+    public func healthy() async -> Bool {
+        (try? await store.read { conn -> Bool in
+            let s = try conn.cached("SELECT 1")
+            defer { s.reset() }
+            return try s.step()
+        }) ?? false
+    }
+}
+
+/// The store's table list, read once and kept until invalidated or recycled.
+public final class SchemaCache: PurgeableCache {
+    public let cacheName = "schema"
+    private let store: DatabasePool
+    private let tables = Mutex<[String]?>(nil)
+
+    init(store: DatabasePool) { self.store = store }
+
+    public func tableNames() async throws -> [String] {
+        if let t = tables.withLock({ $0 }) { return t }
+        let fresh = try await store.read { conn in try conn.tableNames() }
+        tables.withLock { $0 = fresh }
+        return fresh
+    }
+
+    public func purge() -> Int {
+        tables.withLock { t in
+            let n = t?.count ?? 0
+            t = nil
+            return n
+        }
+    }
+}
+
+/// Prepared statements of every store connection, exposed as a purgeable cache.
+public struct PreparedStatementCache: PurgeableCache {
+    public let cacheName = "prepared_statements"
+    let store: DatabasePool
+    public init(store: DatabasePool) { self.store = store }
+    public func purge() -> Int {
+        store.clearStatementCaches()
+        return 0
+    }
+}

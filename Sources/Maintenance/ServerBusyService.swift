@@ -1,0 +1,130 @@
+import Logging
+import StewardModel
+import Store
+import Synchronization
+
+/// The server-busy flag with Mattermost's semantics, persisted in the store's single-row
+/// `ServerBusy` table so a restart keeps it until it expires.
+///
+/// The row is the truth: reads compare its expiry with the clock, so an expired row never reports
+/// busy even before the timer that deletes it has fired (or after a restart).
+public final class ServerBusyService: Sendable {
+    public static let defaultSeconds: Int64 = 3600
+    public static let maxSeconds: Int64 = 86_400
+
+    private let store: DatabasePool
+    private let clock: WallClock
+    private let logger: Logger
+    private let expiryTimer = Mutex<Task<Void, Never>?>(nil)
+    private let changeHandlers = Mutex<[@Sendable (Bool) -> Void]>([])
+
+    public init(store: DatabasePool, clock: WallClock = .system, logger: Logger) {
+        self.store = store
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// Parses the `seconds` query value as Mattermost does: absent or empty → 3600; otherwise a
+    /// base-10 integer in 1...86400.
+    public static func parseSeconds(_ raw: String?) throws(MaintenanceError) -> Int64 {
+        guard let raw, !raw.isEmpty else { return defaultSeconds }
+        guard let n = Int64(raw), (1...maxSeconds).contains(n) else {
+            throw .invalidBusySeconds(raw)
+        }
+        return n
+    }
+
+    /// Marks the server busy for `seconds`, replacing any earlier expiry. Returns the new state.
+    @discardableResult
+    public func set(seconds: Int64) async throws -> ServerBusyState {
+        let now = clock.nowMilliseconds()
+        let expiresAt = now + seconds * 1000
+        try await store.write { conn in
+            let s = try conn.cached(
+                "INSERT INTO ServerBusy (Id, ExpiresAt, SetAt) VALUES (1, ?, ?) ON CONFLICT(Id) DO UPDATE SET ExpiresAt = excluded.ExpiresAt, SetAt = excluded.SetAt")
+            s.bind(1, expiresAt).bind(2, now)
+            try s.run()
+        }
+        scheduleExpiry(atMilliseconds: expiresAt)
+        notify(busy: true)
+        return ServerBusyState(expiresAt: expiresAt / 1000)
+    }
+
+    /// Clears the busy flag (no-op when not busy).
+    public func clear() async throws {
+        try await store.write { conn in try conn.cached("DELETE FROM ServerBusy").run() }
+        expiryTimer.withLock { $0?.cancel(); $0 = nil }
+        notify(busy: false)
+    }
+
+    /// The current state, read from the store.
+    public func state() async throws -> ServerBusyState {
+        let now = clock.nowMilliseconds()
+        let expiresAt = try await store.read { conn -> Int64? in try Self.activeExpiry(conn, now: now) }
+        return ServerBusyState(expiresAt: expiresAt.map { $0 / 1000 })
+    }
+
+    public func isBusy() async throws -> Bool { try await state().busy }
+
+    /// Re-arms the expiry timer from the store: at startup and after a database recycle.
+    public func resume() async throws {
+        let now = clock.nowMilliseconds()
+        let expiresAt = try await store.read { conn in try Self.activeExpiry(conn, now: now) }
+        if let expiresAt {
+            logger.info("server busy state restored", metadata: ["busy_expires_at_ms": "\(expiresAt)"])
+            scheduleExpiry(atMilliseconds: expiresAt)
+        } else {
+            expiryTimer.withLock { $0?.cancel(); $0 = nil }
+            try await deleteExpired()
+        }
+    }
+
+    /// Called with the new busy value whenever it changes (jobs wait on it).
+    public func onChange(_ handler: @escaping @Sendable (Bool) -> Void) {
+        changeHandlers.withLock { $0.append(handler) }
+    }
+
+    public func shutdown() {
+        expiryTimer.withLock { $0?.cancel(); $0 = nil }
+    }
+
+    private static func activeExpiry(_ conn: Connection, now: Int64) throws -> Int64? {
+        let s = try conn.cached("SELECT ExpiresAt FROM ServerBusy WHERE Id = 1")
+        defer { s.reset() }
+        guard try s.step() else { return nil }
+        let expiresAt = s.int64(0)
+        return expiresAt > now ? expiresAt : nil
+    }
+
+    private func deleteExpired() async throws {
+        let now = clock.nowMilliseconds()
+        try await store.write { conn in
+            let s = try conn.cached("DELETE FROM ServerBusy WHERE ExpiresAt <= ?")
+            s.bind(1, now)
+            try s.run()
+        }
+    }
+
+    private func scheduleExpiry(atMilliseconds expiresAt: Int64) {
+        let delay = max(0, expiresAt - clock.nowMilliseconds())
+        let task = Task { [weak self] in
+            try? await Task.sleep(for: .milliseconds(delay))
+            guard !Task.isCancelled, let self else { return }
+            do {
+                try await self.deleteExpired()
+                self.logger.notice("server busy state expired", metadata: ["event": "busy_expired"])
+                self.notify(busy: false)
+            } catch {
+                self.logger.error("could not clear expired busy state", metadata: ["error": "\(error)"])
+            }
+        }
+        expiryTimer.withLock { old in
+            old?.cancel()
+            old = task
+        }
+    }
+
+    private func notify(busy: Bool) {
+        for h in changeHandlers.withLock({ $0 }) { h(busy) }
+    }
+}

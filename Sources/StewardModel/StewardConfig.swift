@@ -1,0 +1,229 @@
+/// The daemon's configuration document, in Mattermost's style (PascalCase sections).
+///
+/// Every key is optional on input: a missing key takes its default, so an empty `{}` is a valid
+/// config. `validate()` names the offending setting in its error.
+public struct StewardConfig: Sendable, Equatable, Codable {
+    public var serviceSettings = ServiceSettings()
+    public var sqlSettings = SqlSettings()
+    public var localAuthorizationSettings = LocalAuthorizationSettings()
+    public var logSettings = LogSettings()
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case serviceSettings = "ServiceSettings"
+        case sqlSettings = "SqlSettings"
+        case localAuthorizationSettings = "LocalAuthorizationSettings"
+        case logSettings = "LogSettings"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        serviceSettings = try c.decodeIfPresent(ServiceSettings.self, forKey: .serviceSettings) ?? .init()
+        sqlSettings = try c.decodeIfPresent(SqlSettings.self, forKey: .sqlSettings) ?? .init()
+        localAuthorizationSettings =
+            try c.decodeIfPresent(LocalAuthorizationSettings.self, forKey: .localAuthorizationSettings) ?? .init()
+        logSettings = try c.decodeIfPresent(LogSettings.self, forKey: .logSettings) ?? .init()
+    }
+
+    /// Production defaults (spec §1): socket in /run/steward, database in /var/lib/steward.
+    public static var production: StewardConfig { StewardConfig() }
+
+    /// Development defaults: everything inside `dataDir`.
+    public static func development(dataDir: String) -> StewardConfig {
+        var config = StewardConfig()
+        config.serviceSettings.listeners = [ListenerSettings(name: "steward.sock", path: dataDir + "/steward.sock")]
+        config.sqlSettings.dataSource = dataDir + "/steward.db"
+        return config
+    }
+
+    public func validate() throws(ConfigValidationError) {
+        try serviceSettings.validate()
+        try sqlSettings.validate()
+        try localAuthorizationSettings.validate()
+        try logSettings.validate()
+    }
+}
+
+/// A setting that failed validation: `setting` is its dotted path, e.g. `ServiceSettings.Listeners[0].Mode`.
+public struct ConfigValidationError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var setting: String
+    public var reason: String
+    public init(setting: String, reason: String) {
+        self.setting = setting
+        self.reason = reason
+    }
+    public var description: String { "invalid setting \(setting): \(reason)" }
+}
+
+/// One socket the daemon serves on. Under systemd, `Name` is matched against `LISTEN_FDNAMES`.
+public struct ListenerSettings: Sendable, Equatable, Codable {
+    public var name: String
+    public var path: String
+    /// Octal file mode, e.g. "0600" (what `mmctl --local` requires) or "0660" with a group.
+    public var mode: String
+    /// Group that owns the socket file; empty keeps the daemon's group.
+    public var group: String
+
+    public init(name: String, path: String, mode: String = "0600", group: String = "") {
+        self.name = name
+        self.path = path
+        self.mode = mode
+        self.group = group
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name = "Name", path = "Path", mode = "Mode", group = "Group"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        path = try c.decodeIfPresent(String.self, forKey: .path) ?? ""
+        name = try c.decodeIfPresent(String.self, forKey: .name) ?? ""
+        if name.isEmpty { name = path.split(separator: "/").last.map(String.init) ?? "" }
+        mode = try c.decodeIfPresent(String.self, forKey: .mode) ?? "0600"
+        group = try c.decodeIfPresent(String.self, forKey: .group) ?? ""
+    }
+
+    /// The mode as a number, `nil` when it is not octal or grants anything beyond rw for owner/group/other.
+    public var modeBits: UInt32? {
+        guard let bits = UInt32(mode, radix: 8), bits & ~0o666 == 0 else { return nil }
+        return bits
+    }
+}
+
+public struct ServiceSettings: Sendable, Equatable, Codable {
+    public var listeners = [ListenerSettings(name: "steward.sock", path: "/run/steward/steward.sock")]
+    public var maximumPayloadSizeBytes = 300_000
+    public var maximumURLLength = 2048
+    public var maximumHeaderBytes = 16_384
+    public var readHeaderTimeoutSeconds = 10
+    public var idleTimeoutSeconds = 60
+    public var maxConnections = 512
+    public var maxConnectionsPerUid = 64
+    public var shutdownTimeoutSeconds = 10
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case listeners = "Listeners"
+        case maximumPayloadSizeBytes = "MaximumPayloadSizeBytes"
+        case maximumURLLength = "MaximumURLLength"
+        case maximumHeaderBytes = "MaximumHeaderBytes"
+        case readHeaderTimeoutSeconds = "ReadHeaderTimeoutSeconds"
+        case idleTimeoutSeconds = "IdleTimeoutSeconds"
+        case maxConnections = "MaxConnections"
+        case maxConnectionsPerUid = "MaxConnectionsPerUid"
+        case shutdownTimeoutSeconds = "ShutdownTimeoutSeconds"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = ServiceSettings()
+        listeners = try c.decodeIfPresent([ListenerSettings].self, forKey: .listeners) ?? d.listeners
+        maximumPayloadSizeBytes = try c.decodeIfPresent(Int.self, forKey: .maximumPayloadSizeBytes) ?? d.maximumPayloadSizeBytes
+        maximumURLLength = try c.decodeIfPresent(Int.self, forKey: .maximumURLLength) ?? d.maximumURLLength
+        maximumHeaderBytes = try c.decodeIfPresent(Int.self, forKey: .maximumHeaderBytes) ?? d.maximumHeaderBytes
+        readHeaderTimeoutSeconds = try c.decodeIfPresent(Int.self, forKey: .readHeaderTimeoutSeconds) ?? d.readHeaderTimeoutSeconds
+        idleTimeoutSeconds = try c.decodeIfPresent(Int.self, forKey: .idleTimeoutSeconds) ?? d.idleTimeoutSeconds
+        maxConnections = try c.decodeIfPresent(Int.self, forKey: .maxConnections) ?? d.maxConnections
+        maxConnectionsPerUid = try c.decodeIfPresent(Int.self, forKey: .maxConnectionsPerUid) ?? d.maxConnectionsPerUid
+        shutdownTimeoutSeconds = try c.decodeIfPresent(Int.self, forKey: .shutdownTimeoutSeconds) ?? d.shutdownTimeoutSeconds
+    }
+
+    func validate() throws(ConfigValidationError) {
+        if listeners.isEmpty {
+            throw ConfigValidationError(setting: "ServiceSettings.Listeners", reason: "at least one listener is required")
+        }
+        var seen = Set<String>()
+        for (i, l) in listeners.enumerated() {
+            let key = "ServiceSettings.Listeners[\(i)]"
+            if !l.path.hasPrefix("/") {
+                throw ConfigValidationError(setting: key + ".Path", reason: "must be an absolute path, got '\(l.path)'")
+            }
+            if l.path.utf8.count > 107 {
+                throw ConfigValidationError(setting: key + ".Path", reason: "longer than a unix socket path may be (107 bytes)")
+            }
+            if l.modeBits == nil {
+                throw ConfigValidationError(setting: key + ".Mode", reason: "must be an octal mode within 0666, got '\(l.mode)'")
+            }
+            if !seen.insert(l.name).inserted || l.name.isEmpty {
+                throw ConfigValidationError(setting: key + ".Name", reason: "names must be unique and non-empty")
+            }
+        }
+        func positive(_ v: Int, _ name: String) throws(ConfigValidationError) {
+            if v <= 0 { throw ConfigValidationError(setting: "ServiceSettings." + name, reason: "must be greater than 0, got \(v)") }
+        }
+        try positive(maximumPayloadSizeBytes, "MaximumPayloadSizeBytes")
+        try positive(maximumURLLength, "MaximumURLLength")
+        try positive(maximumHeaderBytes, "MaximumHeaderBytes")
+        try positive(readHeaderTimeoutSeconds, "ReadHeaderTimeoutSeconds")
+        try positive(idleTimeoutSeconds, "IdleTimeoutSeconds")
+        try positive(maxConnections, "MaxConnections")
+        try positive(maxConnectionsPerUid, "MaxConnectionsPerUid")
+        try positive(shutdownTimeoutSeconds, "ShutdownTimeoutSeconds")
+    }
+}
+
+public struct SqlSettings: Sendable, Equatable, Codable {
+    public var driverName = "sqlite3"
+    public var dataSource = "/var/lib/steward/steward.db"
+    public var maxReaders = 4
+    public var busyTimeoutMilliseconds = 5000
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case driverName = "DriverName", dataSource = "DataSource", maxReaders = "MaxReaders"
+        case busyTimeoutMilliseconds = "BusyTimeoutMilliseconds"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = SqlSettings()
+        driverName = try c.decodeIfPresent(String.self, forKey: .driverName) ?? d.driverName
+        dataSource = try c.decodeIfPresent(String.self, forKey: .dataSource) ?? d.dataSource
+        maxReaders = try c.decodeIfPresent(Int.self, forKey: .maxReaders) ?? d.maxReaders
+        busyTimeoutMilliseconds = try c.decodeIfPresent(Int.self, forKey: .busyTimeoutMilliseconds) ?? d.busyTimeoutMilliseconds
+    }
+
+    func validate() throws(ConfigValidationError) {
+        if driverName != "sqlite3" {
+            throw ConfigValidationError(setting: "SqlSettings.DriverName", reason: "only sqlite3 is supported, got '\(driverName)'")
+        }
+        if dataSource.isEmpty {
+            throw ConfigValidationError(setting: "SqlSettings.DataSource", reason: "must not be empty")
+        }
+        if !(1...64).contains(maxReaders) {
+            throw ConfigValidationError(setting: "SqlSettings.MaxReaders", reason: "must be 1 to 64, got \(maxReaders)")
+        }
+        if busyTimeoutMilliseconds < 0 {
+            throw ConfigValidationError(setting: "SqlSettings.BusyTimeoutMilliseconds", reason: "must not be negative")
+        }
+    }
+}
+
+public struct LogSettings: Sendable, Equatable, Codable {
+    /// trace, debug, info, notice, warning, error, critical.
+    public var level = "info"
+    /// Write to the journal when journald is there; stderr otherwise.
+    public var enableJournal = true
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey { case level = "Level", enableJournal = "EnableJournal" }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        level = try c.decodeIfPresent(String.self, forKey: .level) ?? "info"
+        enableJournal = try c.decodeIfPresent(Bool.self, forKey: .enableJournal) ?? true
+    }
+
+    static let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+
+    func validate() throws(ConfigValidationError) {
+        if !Self.levels.contains(level) {
+            throw ConfigValidationError(setting: "LogSettings.Level", reason: "must be one of \(Self.levels.joined(separator: ", ")), got '\(level)'")
+        }
+    }
+}

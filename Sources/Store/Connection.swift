@@ -1,0 +1,171 @@
+import CSQLite
+
+/// One SQLite connection with a cache of prepared statements.
+///
+/// Not thread-safe: the pool hands a connection to one caller at a time.
+public final class Connection: @unchecked Sendable {
+    let handle: OpaquePointer
+    public let path: String
+    public let isReadOnly: Bool
+    /// The pool generation this connection was opened in; a recycle bumps the pool's generation.
+    let generation: Int
+    private var statementCache: [String: Statement] = [:]
+    private var statementEpoch = 0
+
+    public init(path: String, readOnly: Bool, busyTimeoutMilliseconds: Int, generation: Int = 0) throws {
+        var db: OpaquePointer?
+        let flags = (readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE))
+            | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
+        let rc = sqlite3_open_v2(path, &db, flags, nil)
+        guard rc == SQLITE_OK, let db else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open database"
+            if let db { sqlite3_close_v2(db) }
+            throw SQLiteError(code: rc, message: message)
+        }
+        self.handle = db
+        self.path = path
+        self.isReadOnly = readOnly
+        self.generation = generation
+        sqlite3_busy_timeout(db, Int32(busyTimeoutMilliseconds))
+        if !readOnly {
+            try execute("PRAGMA journal_mode=WAL")
+            try execute("PRAGMA synchronous=NORMAL")
+        }
+        try execute("PRAGMA foreign_keys=ON")
+    }
+
+    deinit {
+        statementCache.removeAll()
+        sqlite3_close_v2(handle)
+    }
+
+    /// Runs one or more statements that return no rows.
+    public func execute(_ sql: String) throws {
+        var errmsg: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(handle, sql, nil, nil, &errmsg)
+        if rc != SQLITE_OK {
+            let message = errmsg.map { String(cString: $0) } ?? String(cString: sqlite3_errmsg(handle))
+            sqlite3_free(errmsg)
+            throw SQLiteError(code: rc, message: message, sql: sql)
+        }
+    }
+
+    /// A prepared statement, reused across calls on this connection.
+    public func cached(_ sql: String) throws -> Statement {
+        if let s = statementCache[sql] {
+            s.reset()
+            return s
+        }
+        let s = try Statement(connection: self, sql: sql)
+        statementCache[sql] = s
+        return s
+    }
+
+    /// Drops every cached prepared statement (they are re-prepared on next use).
+    public func clearStatementCache() {
+        statementCache.removeAll()
+    }
+
+    public var cachedStatementCount: Int { statementCache.count }
+
+    /// Clears the statement cache when the pool asked for it after this connection last looked.
+    func refreshStatementCache(epoch: Int) {
+        if epoch != statementEpoch {
+            statementCache.removeAll()
+            statementEpoch = epoch
+        }
+    }
+
+    /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
+    public func transaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let value = try body()
+            try execute("COMMIT")
+            return value
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    public var changes: Int { Int(sqlite3_changes(handle)) }
+
+    func error(_ rc: Int32, sql: String? = nil) -> SQLiteError {
+        SQLiteError(code: rc, message: String(cString: sqlite3_errmsg(handle)), sql: sql)
+    }
+
+    /// Names of the tables in the main schema.
+    public func tableNames() throws -> [String] {
+        let s = try cached("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        var names: [String] = []
+        while try s.step() { names.append(s.string(0) ?? "") }
+        return names
+    }
+}
+
+/// A prepared statement. Bind by 1-based index, step, read columns by 0-based index.
+public final class Statement {
+    let handle: OpaquePointer
+    unowned let connection: Connection
+    let sql: String
+
+    init(connection: Connection, sql: String) throws {
+        var stmt: OpaquePointer?
+        let rc = sqlite3_prepare_v3(connection.handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &stmt, nil)
+        guard rc == SQLITE_OK, let stmt else { throw connection.error(rc, sql: sql) }
+        self.handle = stmt
+        self.connection = connection
+        self.sql = sql
+    }
+
+    deinit { sqlite3_finalize(handle) }
+
+    public func reset() {
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+    }
+
+    @discardableResult
+    public func bind(_ index: Int32, _ value: Int64?) -> Statement {
+        if let value { sqlite3_bind_int64(handle, index, value) } else { sqlite3_bind_null(handle, index) }
+        return self
+    }
+
+    @discardableResult
+    public func bind(_ index: Int32, _ value: String?) -> Statement {
+        if let value {
+            sqlite3_bind_text(handle, index, value, -1, steward_sqlite_transient())
+        } else {
+            sqlite3_bind_null(handle, index)
+        }
+        return self
+    }
+
+    /// Advances to the next row; `false` when done.
+    public func step() throws -> Bool {
+        let rc = sqlite3_step(handle)
+        switch rc {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        default:
+            let e = connection.error(rc, sql: sql)
+            sqlite3_reset(handle)
+            throw e
+        }
+    }
+
+    /// Runs a statement that returns no rows.
+    public func run() throws {
+        while try step() {}
+    }
+
+    public func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
+
+    public func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
+
+    public func string(_ column: Int32) -> String? {
+        guard let p = sqlite3_column_text(handle, column) else { return nil }
+        return String(cString: p)
+    }
+}

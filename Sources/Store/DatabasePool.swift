@@ -1,0 +1,126 @@
+import Dispatch
+import Synchronization
+
+/// The store's connections: one writer (writes are serialized) and a small pool of readers, all on
+/// one SQLite file in WAL mode.
+///
+/// `recycle()` closes and reopens every connection without failing work in flight: the pool moves to
+/// a new generation, in-flight readers finish on their old connection and it is closed when they give
+/// it back; the writer is swapped between two writes.
+public final class DatabasePool: @unchecked Sendable {
+    public struct Options: Sendable {
+        public var path: String
+        public var maxIdleReaders: Int
+        public var busyTimeoutMilliseconds: Int
+        public init(path: String, maxIdleReaders: Int = 4, busyTimeoutMilliseconds: Int = 5000) {
+            self.path = path
+            self.maxIdleReaders = maxIdleReaders
+            self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
+        }
+    }
+
+    private struct ReaderState {
+        var options: Options
+        var generation = 0
+        var statementEpoch = 0
+        var idle: [Connection] = []
+    }
+
+    private let writer: Mutex<Connection>
+    private let readers: Mutex<ReaderState>
+    private let migrations: [Migration]
+    private let queue = DispatchQueue(label: "steward.store", attributes: .concurrent)
+
+    /// Opens the store at `options.path`, creating it if needed, and applies `migrations`.
+    public init(options: Options, migrations: [Migration]) throws {
+        let w = try Connection(path: options.path, readOnly: false, busyTimeoutMilliseconds: options.busyTimeoutMilliseconds)
+        try Migrator.apply(migrations, on: w)
+        self.writer = Mutex(w)
+        self.readers = Mutex(ReaderState(options: options))
+        self.migrations = migrations
+    }
+
+    public var path: String { readers.withLock { $0.options.path } }
+    public var generation: Int { readers.withLock { $0.generation } }
+
+    // MARK: synchronous access (callers on their own threads: workers, tests)
+
+    /// Runs `body` on the writer connection; writes are serialized.
+    public func writeSync<T>(_ body: (Connection) throws -> T) throws -> T {
+        let epoch = readers.withLock { $0.statementEpoch }
+        return try writer.withLock { conn -> T in
+            conn.refreshStatementCache(epoch: epoch)
+            return try body(conn)
+        }
+    }
+
+    /// Runs `body` on a reader connection.
+    public func readSync<T>(_ body: (Connection) throws -> T) throws -> T {
+        let conn = try checkoutReader()
+        defer { checkin(conn) }
+        return try body(conn)
+    }
+
+    // MARK: async access: SQLite calls block, so they run off the cooperative pool
+
+    public func write<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { cont in
+            queue.async { cont.resume(with: Result { try self.writeSync(body) }) }
+        }
+    }
+
+    public func read<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { cont in
+            queue.async { cont.resume(with: Result { try self.readSync(body) }) }
+        }
+    }
+
+    // MARK: recycle and caches
+
+    /// Closes and reopens every connection, optionally on a new path. If the new writer cannot be
+    /// opened (or migrated), the pool keeps its current connections and the error is thrown.
+    public func recycle(path newPath: String? = nil) throws {
+        let options = readers.withLock { state -> Options in
+            var o = state.options
+            if let newPath { o.path = newPath }
+            return o
+        }
+        let fresh = try Connection(
+            path: options.path, readOnly: false, busyTimeoutMilliseconds: options.busyTimeoutMilliseconds,
+            generation: generation + 1)
+        try Migrator.apply(migrations, on: fresh)
+        writer.withLock { conn in conn = fresh }
+        readers.withLock { state in
+            state.options = options
+            state.generation += 1
+            state.idle.removeAll()
+        }
+    }
+
+    /// Drops every prepared statement; connections re-prepare on next use.
+    public func clearStatementCaches() {
+        readers.withLock { $0.statementEpoch += 1 }
+    }
+
+    private func checkoutReader() throws -> Connection {
+        let (reused, options, generation, epoch) = readers.withLock { state in
+            (state.idle.popLast(), state.options, state.generation, state.statementEpoch)
+        }
+        if let reused {
+            reused.refreshStatementCache(epoch: epoch)
+            return reused
+        }
+        return try Connection(
+            path: options.path, readOnly: true, busyTimeoutMilliseconds: options.busyTimeoutMilliseconds,
+            generation: generation)
+    }
+
+    private func checkin(_ conn: Connection) {
+        // A reader from an older generation is dropped here, which closes it.
+        readers.withLock { state in
+            if conn.generation == state.generation && state.idle.count < state.options.maxIdleReaders {
+                state.idle.append(conn)
+            }
+        }
+    }
+}
