@@ -81,4 +81,16 @@ public struct PolicyRule: Sendable, Equatable, Codable {
         roles = try c.decodeIfPresent([String].self, forKey: .roles) ?? []
         permissions = try c.decodeIfPresent([String].self, forKey: .permissions) ?? []
     }
+
+    /// Writes only the selectors and grants a rule uses, so config files stay readable.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        if !uids.isEmpty { try c.encode(uids, forKey: .uids) }
+        if !users.isEmpty { try c.encode(users, forKey: .users) }
+        if !gids.isEmpty { try c.encode(gids, forKey: .gids) }
+        if !groups.isEmpty { try c.encode(groups, forKey: .groups) }
+        if daemonUser { try c.encode(daemonUser, forKey: .daemonUser) }
+        if !roles.isEmpty { try c.encode(roles, forKey: .roles) }
+        if !permissions.isEmpty { try c.encode(permissions, forKey: .permissions) }
+    }
 }

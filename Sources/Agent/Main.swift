@@ -1,0 +1,42 @@
+import ArgumentParser
+import Foundation
+import Logging
+import StewardModel
+
+/// `stewardd`: the Steward daemon.
+@main
+struct StewardDaemonCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stewardd",
+        abstract: "Steward: a local-socket admin agent with Mattermost's local-mode API.",
+        discussion: """
+            Development mode: --data-dir DIR (socket DIR/steward.sock, database DIR/steward.db,
+            config DIR/config.json created with defaults if absent; no root needed).
+            Production mode: --config PATH (or STEWARD_CONFIG), default /etc/steward/config.json.
+            """,
+        version: StewardVersion.version)
+
+    @Option(name: .long, help: "Development mode: keep socket, database and config in this folder.")
+    var dataDir: String?
+
+    @Option(name: .long, help: "Production mode: the config file (default $STEWARD_CONFIG or /etc/steward/config.json).")
+    var config: String?
+
+    func validate() throws {
+        if dataDir != nil && config != nil { throw ValidationError("use either --data-dir or --config, not both") }
+    }
+
+    func run() async throws {
+        let source: ConfigSource
+        if let dataDir {
+            let dir = URL(fileURLWithPath: dataDir).standardizedFileURL.path
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            source = ConfigSource(path: dir + "/config.json", developmentDataDir: dir)
+        } else {
+            let path = config ?? ProcessInfo.processInfo.environment["STEWARD_CONFIG"] ?? "/etc/steward/config.json"
+            source = ConfigSource(path: path, developmentDataDir: nil)
+        }
+        let code = await StewardDaemon.run(source: source)
+        if code != 0 { throw ExitCode(code) }
+    }
+}

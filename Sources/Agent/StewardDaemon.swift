@@ -1,0 +1,122 @@
+import Foundation
+import LocalAPI
+import Logging
+import Maintenance
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import StewardModel
+import Store
+
+/// Builds the daemon from its config and runs it until SIGTERM/SIGINT.
+enum StewardDaemon {
+    /// Exit codes (sysexits): 78 config error, 73 cannot create listener or store, 0 clean stop.
+    static func run(source: ConfigSource) async -> Int32 {
+        umask(0o077)
+        let loader = ConfigLoader(source: source)
+        let config: StewardConfig
+        do {
+            config = try loader.load()
+        } catch {
+            FileHandle.standardError.write(Data("stewardd: \(error)\n".utf8))
+            return 78
+        }
+
+        let level = SharedLogLevel(Logger.Level(configName: config.logSettings.level) ?? .info)
+        let useJournal = config.logSettings.enableJournal && JournalField.journaldAvailable
+        LoggingSystem.bootstrap { label in
+            useJournal
+                ? JournalLogHandler(label: label, sharedLevel: level) as any LogHandler
+                : StderrLogHandler(label: label, sharedLevel: level)
+        }
+        let logger = Logger(label: "stewardd")
+
+        let pool: DatabasePool
+        do {
+            pool = try openStore(config.sqlSettings)
+        } catch {
+            logger.critical("cannot open the store", metadata: ["data_source": "\(config.sqlSettings.dataSource)", "error": "\(error)"])
+            return 73
+        }
+
+        let busy = ServerBusyService(store: pool, logger: logger)
+        let database = DatabaseMaintenance(store: pool, logger: logger)
+        let caches = CacheRegistry()
+        let resolver = IdentityResolver()
+        let policy = PolicyProvider(rules: config.localAuthorizationSettings.rules, resolver: resolver, logger: logger)
+        for cache: any PurgeableCache in [loader, resolver.users, resolver.groups, policy, database.schema, PreparedStatementCache(store: pool)] {
+            caches.register(cache)
+        }
+        let services = APIServices(busy: busy, database: database, caches: caches)
+        let dispatcher = Dispatcher(policy: policy, services: services, logger: logger)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let server = LocalAPIServer(dispatcher: dispatcher, settings: config.serviceSettings, group: group, logger: logger)
+
+        do {
+            try await busy.resume()
+            let listeners = try Listeners.open(config.serviceSettings.listeners, passed: SocketActivation.passedSockets(), logger: logger)
+            try await server.start(listeners)
+        } catch {
+            logger.critical("cannot start listening", metadata: ["error": "\(error)"])
+            await server.shutdown(timeout: .seconds(1))
+            try? await group.shutdownGracefully()
+            return 73
+        }
+
+        let daemon = DaemonService(
+            config: config, loader: loader, server: server, policy: policy, busy: busy, logLevel: level,
+            group: group, logger: logger)
+        let serviceGroup = ServiceGroup(
+            services: [daemon], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
+        do {
+            try await serviceGroup.run()
+        } catch {
+            logger.error("service group ended with an error", metadata: ["error": "\(error)"])
+            return 1
+        }
+        try? await group.shutdownGracefully()
+        return 0
+    }
+
+    static func openStore(_ sql: SqlSettings) throws -> DatabasePool {
+        let dir = (sql.dataSource as NSString).deletingLastPathComponent
+        if !dir.isEmpty {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
+        return try DatabasePool(
+            options: .init(path: sql.dataSource, maxIdleReaders: sql.maxReaders, busyTimeoutMilliseconds: sql.busyTimeoutMilliseconds),
+            migrations: MaintenanceSchema.migrations)
+    }
+}
+
+/// Matches configured listeners with sockets passed by systemd, and creates the rest.
+enum Listeners {
+    static func open(_ configured: [ListenerSettings], passed: [SocketActivation.PassedSocket], logger: Logger) throws -> [ListenerSocket] {
+        var unused = passed
+        var result: [ListenerSocket] = []
+        for settings in configured {
+            if let i = unused.firstIndex(where: { $0.name == settings.name }) {
+                result.append(.adopt(fd: unused.remove(at: i).fd, settings: settings))
+            } else if configured.count == 1, unused.count == 1 {
+                // A single unnamed socket (no FileDescriptorName=) serves the single listener.
+                result.append(.adopt(fd: unused.removeFirst().fd, settings: settings))
+            } else {
+                var groupID: UInt32? = nil
+                if !settings.group.isEmpty {
+                    guard let gid = ListenerSocket.groupID(named: settings.group) else { throw ListenerError.unknownGroup(settings.group) }
+                    groupID = gid
+                }
+                let dir = (settings.path as NSString).deletingLastPathComponent
+                if !FileManager.default.fileExists(atPath: dir) {
+                    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+                }
+                result.append(try .create(settings, groupID: groupID))
+            }
+        }
+        for extra in unused {
+            logger.warning("systemd passed a socket no listener is configured for; closing it", metadata: ["fd_name": "\(extra.name)"])
+            close(extra.fd)
+        }
+        return result
+    }
+}

@@ -1,0 +1,71 @@
+import StewardModel
+
+/// What a route requires of its caller.
+public enum RequiredPermission: Sendable, Equatable, CustomStringConvertible {
+    /// Anyone, including an unknown peer (only ping).
+    case none
+    /// A peer holding at least one of these permissions.
+    case anyOf([Permission])
+
+    public static func permission(_ p: Permission) -> RequiredPermission { .anyOf([p]) }
+
+    public var description: String {
+        switch self {
+        case .none: return "none"
+        case .anyOf(let ps): return ps.map(\.rawValue).joined(separator: "|")
+        }
+    }
+}
+
+/// The outcome of an access check, with what the audit entry needs.
+public enum AccessDecision: Sendable, Equatable {
+    case allow
+    case deny(reason: String)
+
+    public var isAllowed: Bool { self == .allow }
+}
+
+/// A policy rule with its names already resolved to ids.
+public struct ResolvedRule: Sendable, Equatable {
+    public var uids: Set<UInt32>
+    public var gids: Set<UInt32>
+    public var permissions: Set<Permission>
+
+    public init(uids: Set<UInt32>, gids: Set<UInt32>, permissions: Set<Permission>) {
+        self.uids = uids
+        self.gids = gids
+        self.permissions = permissions
+    }
+
+    func matches(_ peer: PeerCredentials) -> Bool {
+        uids.contains(peer.uid) || peer.allGroups.contains(where: gids.contains)
+    }
+}
+
+/// The authorization policy as a value: a pure function from peer and requirement to a decision.
+/// Built from config by `PolicyProvider`; unit-tested with fake peers and no socket.
+public struct AccessPolicy: Sendable, Equatable {
+    public var rules: [ResolvedRule]
+
+    public init(rules: [ResolvedRule]) { self.rules = rules }
+
+    /// Everything the peer is granted. Unknown peers are granted nothing, whatever the rules say.
+    public func permissions(of peer: PeerCredentials) -> Set<Permission> {
+        guard !peer.isUnknown else { return [] }
+        var granted = Set<Permission>()
+        for rule in rules where rule.matches(peer) { granted.formUnion(rule.permissions) }
+        return granted
+    }
+
+    public func check(_ peer: PeerCredentials, requires required: RequiredPermission) -> AccessDecision {
+        switch required {
+        case .none:
+            return .allow
+        case .anyOf(let needed):
+            if peer.isUnknown { return .deny(reason: "unknown peer identity") }
+            let granted = permissions(of: peer)
+            if needed.contains(where: granted.contains) { return .allow }
+            return .deny(reason: "missing permission")
+        }
+    }
+}

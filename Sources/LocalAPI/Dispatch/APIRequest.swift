@@ -1,0 +1,100 @@
+import Foundation
+import Logging
+import Maintenance
+import StewardModel
+
+/// A fully read request, within the transport's size limits.
+public struct APIRequest: Sendable {
+    public var method: String
+    /// The path without the query string, percent-decoding not applied (routes are ASCII).
+    public var path: String
+    public var query: [String: String]
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+    public var requestID: String
+    public var peer: PeerCredentials
+
+    public init(method: String, uri: String, headers: [(name: String, value: String)] = [], body: [UInt8] = [],
+                requestID: String = NewID.make(), peer: PeerCredentials) {
+        self.method = method
+        let (path, query) = Self.split(uri: uri)
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
+        self.requestID = requestID
+        self.peer = peer
+    }
+
+    static func split(uri: String) -> (String, [String: String]) {
+        guard let q = uri.firstIndex(of: "?") else { return (uri, [:]) }
+        var query: [String: String] = [:]
+        for pair in uri[uri.index(after: q)...].split(separator: "&") {
+            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let key = decode(kv[0])
+            // Like Go's url.Values.Get: the first value wins.
+            if query[key] == nil { query[key] = kv.count > 1 ? decode(kv[1]) : "" }
+        }
+        return (String(uri[..<q]), query)
+    }
+
+    private static func decode(_ s: Substring) -> String {
+        let plus = s.replacingOccurrences(of: "+", with: " ")
+        return plus.removingPercentEncoding ?? plus
+    }
+
+    /// Decodes the body as JSON; an empty body decodes as `{}`.
+    public func decodeJSON<T: Decodable>(_ type: T.Type) throws -> T {
+        let data = body.isEmpty ? Data("{}".utf8) : Data(body)
+        do {
+            return try JSONDecoder().decode(type, from: data)
+        } catch {
+            throw AppError.malformedJSON("the body could not be read as \(T.self)")
+        }
+    }
+}
+
+/// What a handler answers. The transport adds the common headers (request id, version, nosniff).
+public struct APIResponse: Sendable {
+    public var status: Int
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+
+    public init(status: Int = 200, headers: [(name: String, value: String)] = [], body: [UInt8]) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    public static func json(_ text: String, status: Int = 200) -> APIResponse {
+        APIResponse(status: status, headers: [("Content-Type", "application/json")], body: Array(text.utf8))
+    }
+
+    /// `{"status":"OK"}`.
+    public static var ok: APIResponse { .json(StatusOK.json) }
+
+    public static func error(_ e: AppError) -> APIResponse { .json(e.json, status: e.statusCode) }
+}
+
+/// The domain services handlers call. Handlers never see the transport or the policy.
+public struct APIServices: Sendable {
+    public var busy: ServerBusyService
+    public var database: DatabaseMaintenance
+    public var caches: CacheRegistry
+
+    public init(busy: ServerBusyService, database: DatabaseMaintenance, caches: CacheRegistry) {
+        self.busy = busy
+        self.database = database
+        self.caches = caches
+    }
+}
+
+/// Everything a handler gets: the request, its path parameters, the services and a logger that
+/// already carries the request id.
+public struct RequestContext: Sendable {
+    public var request: APIRequest
+    public var parameters: [String: String]
+    public var services: APIServices
+    public var logger: Logger
+    public var route: Route
+}

@@ -1,0 +1,12 @@
+import StewardModel
+
+/// `GET /system/ping`.
+enum SystemHandlers {
+    static let okBody = PingResponse(status: "OK", version: StewardVersion.version).json
+
+    @Sendable static func ping(_ ctx: RequestContext) async throws -> APIResponse {
+        guard ctx.request.query["get_server_status"] == "true" else { return .json(okBody) }
+        let healthy = await ctx.services.database.healthy()
+        return .json(PingResponse(status: "OK", version: StewardVersion.version, databaseStatus: healthy ? "OK" : "UNHEALTHY").json)
+    }
+}

@@ -1,0 +1,35 @@
+import StewardModel
+
+/// Every route Steward serves, in one table (snapd's command table, Mattermost's api4 routes).
+///
+/// Nothing registers a route anywhere else. `RouteTableTests` fails when a route lacks a permission,
+/// is duplicated, or is missing from `docs/openapi.yaml`.
+public enum RouteTable {
+    public static let prefix = "/api/v4"
+
+    public static let all: [Route] = [
+        Route(
+            "GET", prefix + "/system/ping", permission: .none, audit: .denialsOnly,
+            summary: "Liveness; get_server_status=true adds database_status",
+            handler: SystemHandlers.ping),
+        Route(
+            "POST", prefix + "/server_busy", permission: .permission(.manageSystem), audit: .always,
+            summary: "Mark the server busy for ?seconds=N (1-86400, default 3600)",
+            handler: ServerBusyHandlers.set),
+        Route(
+            "GET", prefix + "/server_busy", permission: .anyOf([.manageSystem, .readServerBusy]), audit: .denialsOnly,
+            summary: "The busy state", handler: ServerBusyHandlers.get),
+        Route(
+            "DELETE", prefix + "/server_busy", permission: .permission(.manageSystem), audit: .always,
+            summary: "Clear the busy state", handler: ServerBusyHandlers.clear),
+        Route(
+            "POST", prefix + "/caches/invalidate", permission: .permission(.invalidateCaches), audit: .always,
+            summary: "Purge every cache the daemon keeps", handler: MaintenanceHandlers.invalidateCaches),
+        Route(
+            "POST", prefix + "/database/recycle", permission: .permission(.recycleDatabaseConnections),
+            audit: .always, summary: "Close and reopen the store's connections",
+            handler: MaintenanceHandlers.recycleDatabase),
+    ]
+
+    public static let router = Router(routes: all)
+}

@@ -1,0 +1,137 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import StewardModel
+import Synchronization
+
+/// Serves the API on one or more listening unix sockets.
+///
+/// Each accepted connection's peer credentials are read once in the child channel initializer,
+/// before any byte is parsed, and travel with the connection as a typed value.
+public final class LocalAPIServer: Sendable {
+    private let dispatcher: Dispatcher
+    private let limiter: ConnectionLimiter
+    private let limits: Mutex<TransportLimits>
+    private let group: EventLoopGroup
+    private let logger: Logger
+    private let serverChannels = Mutex<[Channel]>([])
+    private let connections = Mutex<[ObjectIdentifier: Channel]>([:])
+    private let listenerSockets = Mutex<[ListenerSocket]>([])
+
+    public init(dispatcher: Dispatcher, settings: ServiceSettings, group: EventLoopGroup, logger: Logger) {
+        self.dispatcher = dispatcher
+        self.limiter = ConnectionLimiter(maxTotal: settings.maxConnections, maxPerUID: settings.maxConnectionsPerUid)
+        self.limits = Mutex(TransportLimits(settings))
+        self.group = group
+        self.logger = logger
+    }
+
+    /// Applies limits from a reloaded config; open connections keep the limits they started with.
+    public func apply(_ settings: ServiceSettings) {
+        limits.withLock { $0 = TransportLimits(settings) }
+        limiter.updateLimits(maxTotal: settings.maxConnections, maxPerUID: settings.maxConnectionsPerUid)
+    }
+
+    public var openConnections: Int { limiter.openConnections }
+
+    /// Starts accepting on every listener; returns once all of them accept connections.
+    public func start(_ listeners: [ListenerSocket]) async throws {
+        listenerSockets.withLock { $0 = listeners }
+        for listener in listeners {
+            let channel = try await makeBootstrap().withBoundSocket(listener.fd).get()
+            serverChannels.withLock { $0.append(channel) }
+            logger.info(
+                "listening",
+                metadata: ["listener": "\(listener.settings.name)", "path": "\(listener.settings.path)",
+                           "mode": "\(listener.settings.mode)", "socket_activated": "\(!listener.ownsPath)"])
+        }
+    }
+
+    /// Stops accepting, lets requests in flight finish, closes idle keep-alive connections, and
+    /// waits (up to `timeout`) for every connection to close. Removes socket files we created.
+    public func shutdown(timeout: Duration) async {
+        let servers = serverChannels.withLock { s in defer { s.removeAll() }; return s }
+        for s in servers { try? await s.close() }
+        for l in listenerSockets.withLock({ $0 }) { l.removeFileIfOwned() }
+        let open = connections.withLock { Array($0.values) }
+        for c in open { c.pipeline.fireUserInboundEventTriggered(HTTPConnectionHandler.ShutdownEvent()) }
+        let deadline = ContinuousClock.now + timeout
+        while !connections.withLock({ $0.isEmpty }) && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        for c in connections.withLock({ Array($0.values) }) { try? await c.close() }
+    }
+
+    private func makeBootstrap() -> ServerBootstrap {
+        ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.backlog, value: 512)
+            .childChannelOption(ChannelOptions.maxMessagesPerRead, value: 16)
+            .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: false)
+            .childChannelInitializer { [self] channel in
+                PeerCredentialReader.read(channel).flatMapThrowing { peer in
+                    try self.configure(channel, peer: peer)
+                }
+            }
+    }
+
+    private func configure(_ channel: Channel, peer: PeerCredentials) throws {
+        if let refusal = limiter.acquire(uid: peer.uid) {
+            logger.warning(
+                "connection refused",
+                metadata: ["message_id": "\(JournalMessageID.connectionRefused)", "peer_uid": "\(peer.uid)",
+                           "peer_pid": "\(peer.pid)", "reason": "\(refusal)"])
+            Self.closePidfd(peer)
+            try channel.pipeline.syncOperations.addHandler(RefuseConnectionHandler(error: .tooManyConnections(detail: refusal)))
+            return
+        }
+        let id = ObjectIdentifier(channel)
+        connections.withLock { $0[id] = channel }
+        channel.closeFuture.whenComplete { [self] _ in
+            limiter.release(uid: peer.uid)
+            connections.withLock { _ = $0.removeValue(forKey: id) }
+            Self.closePidfd(peer)
+        }
+
+        let limits = self.limits.withLock { $0 }
+        var decoderLimits = NIOHTTPDecoderLimitConfiguration()
+        decoderLimits.maxHeaderListSize = limits.maxHeaderBytes
+        decoderLimits.maxHeaderFieldSize = limits.maxHeaderBytes
+        let handler = HTTPConnectionHandler(peer: peer, dispatcher: dispatcher, limits: limits)
+        let observer = RequestStartObserver(connection: handler)
+        let sync = channel.pipeline.syncOperations
+        try sync.addHandler(observer)
+        try sync.addHandler(HTTPResponseEncoder())
+        try sync.addHandler(
+            ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .drop, limitConfiguration: decoderLimits)))
+        try sync.addHandler(HTTPServerPipelineHandler())
+        try sync.addHandler(handler)
+        observer.bind(try sync.context(handler: handler))
+    }
+
+    private static func closePidfd(_ peer: PeerCredentials) {
+        if let fd = peer.pidfd { _ = SystemCalls.close(fd) }
+    }
+}
+
+/// Answers a refused connection with a raw 503 and closes it.
+final class RefuseConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    let error: AppError
+
+    init(error: AppError) { self.error = error }
+
+    func channelActive(context: ChannelHandlerContext) {
+        let body = error.json
+        let text = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
+        let buffer = context.channel.allocator.buffer(string: text)
+        context.writeAndFlush(wrapOutboundOut(buffer)).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { channelActive(context: context) }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
+}

@@ -1,0 +1,21 @@
+import NIOCore
+import StewardModel
+
+/// The abuse limits of spec §3, taken from `ServiceSettings` when a connection is accepted.
+public struct TransportLimits: Sendable {
+    public var maxHeaderBytes: Int
+    public var maxBodyBytes: Int
+    public var maxURLLength: Int
+    /// From the first byte of a request until its end has arrived.
+    public var requestReadTimeout: TimeAmount
+    /// How long a keep-alive connection may sit with no request.
+    public var idleTimeout: TimeAmount
+
+    public init(_ s: ServiceSettings) {
+        maxHeaderBytes = s.maximumHeaderBytes
+        maxBodyBytes = s.maximumPayloadSizeBytes
+        maxURLLength = s.maximumURLLength
+        requestReadTimeout = .seconds(Int64(s.readHeaderTimeoutSeconds))
+        idleTimeout = .seconds(Int64(s.idleTimeoutSeconds))
+    }
+}
