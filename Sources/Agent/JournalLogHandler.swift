@@ -84,8 +84,23 @@ enum JournalField {
         }
     }
 
-    /// True when journald's socket exists (sd_journal_sendv drops entries silently otherwise).
-    static var journaldAvailable: Bool { access("/run/systemd/journal/socket", F_OK) == 0 }
+    /// True when journald answers on its socket (sd_journal_sendv drops entries silently otherwise,
+    /// and a socket file left by a stopped journald must not swallow our logs).
+    static var journaldAvailable: Bool {
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let path = Array("/run/systemd/journal/socket".utf8)
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            raw.copyBytes(from: path)
+            raw[path.count] = 0
+        }
+        return withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        } == 0
+    }
 }
 
 /// Fallback without journald: one line per entry on stderr, `key="value"` pairs JSON-quoted so a

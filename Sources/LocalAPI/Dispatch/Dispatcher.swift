@@ -1,7 +1,8 @@
+import Foundation
 import Logging
 import StewardModel
 
-/// The one request path, in a fixed order: route → access → handler → error mapping, with the audit
+/// The one request path, in a fixed order: route → access → body check → handler → error mapping, with the audit
 /// record opened before the handler runs. Size limits are enforced earlier, by the transport, so a
 /// decision is only ever made on a fully read request. Handlers never check permissions.
 public final class Dispatcher: Sendable {
@@ -37,6 +38,11 @@ public final class Dispatcher: Sendable {
         if case .deny(let reason) = policy.current.check(request.peer, requires: route.permission) {
             audit.denied(request, route: route, reason: reason)
             return respond(.forbidden(uid: request.peer.isUnknown ? nil : request.peer.uid, permission: route.permission.description), request)
+        }
+
+        // Every body this API takes is JSON: one that does not parse is refused before any handler runs.
+        if !request.body.isEmpty, (try? JSONSerialization.jsonObject(with: Data(request.body), options: [.fragmentsAllowed])) == nil {
+            return respond(.malformedJSON("the request body is not valid JSON"), request)
         }
 
         var record = route.audit == .always ? audit.open(request, route: route) : nil

@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+
+/// Options every command takes.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The daemon's socket.", valueName: "path"))
+    var socket: String = ProcessInfo.processInfo.environment["STEWARD_SOCKET"] ?? "/run/steward/steward.sock"
+
+    @Flag(name: .long, help: "Print the server's JSON.")
+    var json = false
+
+    @Flag(name: .long, help: "Print nothing on success.")
+    var quiet = false
+
+    var client: SocketHTTPClient { SocketHTTPClient(socketPath: socket) }
+
+    func say(_ line: String) {
+        if !quiet { print(line) }
+    }
+
+    /// Pretty JSON (2-space indent, like mmctl's --json).
+    func printJSON(_ body: [UInt8]) {
+        guard !quiet else { return }
+        if let object = try? JSONSerialization.jsonObject(with: Data(body)),
+           let pretty = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) {
+            print(String(decoding: pretty, as: UTF8.self))
+        } else {
+            print(String(decoding: body, as: UTF8.self))
+        }
+    }
+
+    /// Sends a request; non-2xx answers become a CLIError carrying the server's message.
+    func call(_ method: String, _ path: String, body: [UInt8] = [], context: String) throws(CLIError) -> SocketHTTPClient.Response {
+        let response = try client.send(method, path, body: body)
+        guard (200..<300).contains(response.status) else { throw CLIError.from(response, context: context) }
+        return response
+    }
+}
+
+/// Runs a command body and turns a CLIError into `Error: …` on stderr and its exit code.
+func runReportingErrors(_ body: () throws(CLIError) -> Void) throws {
+    do {
+        try body()
+    } catch {
+        FileHandle.standardError.write(Data("Error: \(error.description)\n".utf8))
+        throw error.exitCode
+    }
+}
