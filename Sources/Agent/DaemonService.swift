@@ -4,6 +4,7 @@ import Maintenance
 import NIOCore
 import ServiceLifecycle
 import StewardModel
+import Store
 import UnixSignals
 
 /// The running daemon as a lifecycle service: READY once every listener accepts, SIGHUP reloads,
@@ -14,6 +15,7 @@ struct DaemonService: Service {
     let server: LocalAPIServer
     let policy: PolicyProvider
     let busy: ServerBusyService
+    let store: DatabasePool
     let logLevel: SharedLogLevel
     let group: EventLoopGroup
     let logger: Logger
@@ -45,6 +47,11 @@ struct DaemonService: Service {
         logger.notice("stewardd stopping", metadata: ["message_id": "\(JournalMessageID.stopping)"])
         await server.shutdown(timeout: .seconds(Int64(config.serviceSettings.shutdownTimeoutSeconds)))
         busy.shutdown()
+        do {
+            try store.checkpoint()
+        } catch {
+            logger.warning("could not checkpoint the store at shutdown", metadata: ["error": "\(error)"])
+        }
     }
 
     /// Pings the watchdog only while every event loop and the async executor that runs handlers

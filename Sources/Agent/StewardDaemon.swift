@@ -64,7 +64,7 @@ enum StewardDaemon {
         }
 
         let daemon = DaemonService(
-            config: config, loader: loader, server: server, policy: policy, busy: busy, logLevel: level,
+            config: config, loader: loader, server: server, policy: policy, busy: busy, store: pool, logLevel: level,
             group: group, logger: logger)
         let serviceGroup = ServiceGroup(
             services: [daemon], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)

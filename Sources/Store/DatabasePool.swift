@@ -97,6 +97,12 @@ public final class DatabasePool: @unchecked Sendable {
         }
     }
 
+    /// Moves everything in the WAL into the database file and truncates the WAL: at clean shutdown,
+    /// so the database file alone is complete (copyable, backup-able) once the daemon has stopped.
+    public func checkpoint() throws {
+        try writeSync { conn in try conn.execute("PRAGMA wal_checkpoint(TRUNCATE)") }
+    }
+
     /// Drops every prepared statement; connections re-prepare on next use.
     public func clearStatementCaches() {
         readers.withLock { $0.statementEpoch += 1 }
