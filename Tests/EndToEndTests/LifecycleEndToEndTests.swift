@@ -1,0 +1,195 @@
+import Foundation
+import StewardModel
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// stewardd as a service: listeners, signals, notify protocol, timeouts and connection caps.
+@Suite("Lifecycle", .serialized)
+struct LifecycleEndToEndTests {
+    @Test func staleSocketFileIsReplaced() throws {
+        let dir = Paths.makeTempDir("stale")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        makeStaleSocket(at: dir + "/steward.sock")
+        #expect(FileManager.default.fileExists(atPath: dir + "/steward.sock"))
+        let daemon = try DaemonProcess(dataDir: dir, config: DaemonProcess.config(dataDir: dir))
+        #expect(try UnixHTTP.get(daemon.socket, "/api/v4/system/ping").status == 200)
+    }
+
+    @Test func refusesToStartWhenALiveDaemonAnswers() throws {
+        let dir = Paths.makeTempDir("live")
+        let other = Paths.makeTempDir("live2")
+        defer {
+            try? FileManager.default.removeItem(atPath: dir)
+            try? FileManager.default.removeItem(atPath: other)
+        }
+        let first = try DaemonProcess(dataDir: dir, config: DaemonProcess.config(dataDir: dir))
+        var config = DaemonProcess.config(dataDir: other)
+        config.serviceSettings.listeners = [ListenerSettings(name: "steward.sock", path: first.socket)]
+        let second = try DaemonProcess(dataDir: other, config: config, wait: false)
+        #expect(second.waitForExit() == 73)
+        #expect(second.log.contains("another daemon is answering"))
+        #expect(try UnixHTTP.get(first.socket, "/api/v4/system/ping").status == 200)
+    }
+
+    @Test func refusesToRemoveAFileThatIsNotASocket() throws {
+        let dir = Paths.makeTempDir("notsock")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Data("precious".utf8).write(to: URL(fileURLWithPath: dir + "/steward.sock"))
+        let daemon = try DaemonProcess(dataDir: dir, config: DaemonProcess.config(dataDir: dir), wait: false)
+        #expect(daemon.waitForExit() == 73)
+        #expect(try String(contentsOfFile: dir + "/steward.sock", encoding: .utf8) == "precious")
+    }
+
+    @Test func invalidConfigStopsStartupNamingTheSetting() throws {
+        let dir = Paths.makeTempDir("badconf")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var config = DaemonProcess.config(dataDir: dir)
+        config.serviceSettings.listeners[0].mode = "0777"
+        let daemon = try DaemonProcess(dataDir: dir, config: config, wait: false)
+        #expect(daemon.waitForExit() == 78)
+        #expect(daemon.log.contains("ServiceSettings.Listeners[0].Mode"))
+    }
+
+    @Test func sigtermWithAnIdleKeepAliveConnectionStopsPromptly() throws {
+        let dir = Paths.makeTempDir("sigterm")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let notify = try NotifyListener(path: dir + "/notify.sock")
+        let daemon = try DaemonProcess(dataDir: dir, config: DaemonProcess.config(dataDir: dir), environment: ["NOTIFY_SOCKET": notify.path])
+        let idle = try UnixConnection(path: daemon.socket)
+        try idle.send("GET /api/v4/system/ping HTTP/1.1\r\nHost: _\r\n\r\n")
+        #expect(try idle.readResponse().status == 200)
+
+        let started = Date()
+        daemon.signal(SIGTERM)
+        #expect(daemon.waitForExit(timeout: 10) == 0)
+        // Well inside the 60 s idle timeout: the idle connection was closed, not waited out.
+        #expect(Date().timeIntervalSince(started) < 5)
+        #expect(idle.waitForClose())
+        #expect(notify.waitFor("STOPPING=1") != nil)
+        #expect(!FileManager.default.fileExists(atPath: daemon.socket), "socket file removed on clean exit")
+    }
+
+    @Test func sigtermLetsARequestInFlightFinish() throws {
+        let dir = Paths.makeTempDir("inflight")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let daemon = try DaemonProcess(dataDir: dir, config: DaemonProcess.config(dataDir: dir))
+        let c = try UnixConnection(path: daemon.socket)
+        try c.send("POST /api/v4/caches/invalidate HTTP/1.1\r\nHost: _\r\nContent-Length: 2\r\n\r\n{")
+        usleep(100_000)
+        daemon.signal(SIGTERM)
+        usleep(300_000)
+        try c.send("}")
+        let r = try c.readResponse()
+        #expect(r.status == 200)
+        #expect(r.headers["connection"] == "close")
+        #expect(daemon.waitForExit() == 0)
+    }
+
+    @Test func notifyProtocolReadyReloadStopping() throws {
+        let dir = Paths.makeTempDir("notify")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let notify = try NotifyListener(path: dir + "/notify.sock")
+        let daemon = try DaemonProcess(dataDir: dir, config: DaemonProcess.config(dataDir: dir), environment: ["NOTIFY_SOCKET": notify.path])
+        let ready = try #require(notify.waitFor("READY=1"))
+        #expect(ready.contains("STATUS=Serving on \(daemon.socket)"))
+
+        daemon.signal(SIGHUP)
+        let reloading = try #require(notify.waitFor("RELOADING=1"))
+        let usec = reloading.split(separator: "\n").first { $0.hasPrefix("MONOTONIC_USEC=") }.flatMap { UInt64($0.dropFirst(15)) }
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        #expect(usec != nil && usec! <= UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec) / 1000)
+        let readyAgain = try #require(notify.waitFor("configuration reloaded"))
+        #expect(readyAgain.contains("READY=1"))
+
+        daemon.signal(SIGTERM)
+        #expect(notify.waitFor("STOPPING=1") != nil)
+        #expect(daemon.waitForExit() == 0)
+    }
+
+    @Test func sighupWithABrokenConfigKeepsTheRunningOne() throws {
+        let dir = Paths.makeTempDir("sighup")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var config = DaemonProcess.config(dataDir: dir)
+        let daemon = try DaemonProcess(dataDir: dir, config: config)
+        let longish = "/api/v4/system/ping?pad=" + String(repeating: "x", count: 200)
+        #expect(try UnixHTTP.get(daemon.socket, longish).status == 200)
+
+        try Data("{ this is not json".utf8).write(to: URL(fileURLWithPath: dir + "/config.json"))
+        daemon.signal(SIGHUP)
+        #expect(eventually { !daemon.logLines(containing: "configuration reload failed", JournalMessageIDs.reloadFailed).isEmpty })
+        #expect(try UnixHTTP.get(daemon.socket, longish).status == 200)
+
+        // A valid change is applied live.
+        config.serviceSettings.maximumURLLength = 100
+        try DaemonProcess.writeConfig(config, dataDir: dir)
+        daemon.signal(SIGHUP)
+        #expect(eventually { !daemon.logLines(containing: "configuration reloaded").isEmpty })
+        #expect(try UnixHTTP.get(daemon.socket, longish).status == 414)
+    }
+
+    @Test func slowClientsTimeOutWithoutDelayingOthers() throws {
+        let dir = Paths.makeTempDir("slow")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var config = DaemonProcess.config(dataDir: dir)
+        config.serviceSettings.readHeaderTimeoutSeconds = 1
+        config.serviceSettings.idleTimeoutSeconds = 2
+        let daemon = try DaemonProcess(dataDir: dir, config: config)
+
+        let slow = try UnixConnection(path: daemon.socket)
+        try slow.send("GET /api/v4/sys")
+        let started = Date()
+        #expect(try UnixHTTP.get(daemon.socket, "/api/v4/system/ping").status == 200)
+        #expect(Date().timeIntervalSince(started) < 0.5, "the slow client does not hold up another's request")
+        #expect(slow.waitForClose(), "a request that does not arrive in time is hung up on")
+
+        let idle = try UnixConnection(path: daemon.socket)
+        try idle.send("GET /api/v4/system/ping HTTP/1.1\r\nHost: _\r\n\r\n")
+        #expect(try idle.readResponse().status == 200)
+        #expect(idle.waitForClose(), "an idle keep-alive connection is closed after IdleTimeoutSeconds")
+    }
+
+    @Test func connectionCapPerUID() throws {
+        let dir = Paths.makeTempDir("caps")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var config = DaemonProcess.config(dataDir: dir)
+        config.serviceSettings.maxConnectionsPerUid = 3
+        let daemon = try DaemonProcess(dataDir: dir, config: config)
+        var held: [UnixConnection] = []
+        for _ in 0..<3 {
+            let c = try UnixConnection(path: daemon.socket)
+            try c.send("GET /api/v4/system/ping HTTP/1.1\r\nHost: _\r\n\r\n")
+            #expect(try c.readResponse().status == 200)
+            held.append(c)
+        }
+        let refused = try UnixConnection(path: daemon.socket)
+        let r = try refused.readResponse()
+        #expect(r.status == 503)
+        #expect(r.json()["id"] as? String == "api.context.too_many_connections.app_error")
+        held.removeLast()
+        #expect(eventually { (try? UnixHTTP.get(daemon.socket, "/api/v4/system/ping").status) == 200 })
+    }
+
+    @Test(.enabled(if: Paths.tool("systemd-socket-activate") != nil, "systemd-socket-activate is not installed"))
+    func socketActivation() throws {
+        let dir = Paths.makeTempDir("activate")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/activated.sock"
+        var config = DaemonProcess.config(dataDir: dir)
+        config.serviceSettings.listeners = [ListenerSettings(name: "steward.sock", path: path)]
+        let notify = try NotifyListener(path: dir + "/notify.sock")
+        let daemon = try DaemonProcess(
+            dataDir: dir, config: config,
+            launcher: [Paths.tool("systemd-socket-activate")!, "-l", path, "--fdname=steward.sock", "-E", "NOTIFY_SOCKET=\(notify.path)"],
+            waitFor: path)
+        #expect(try UnixHTTP.get(path, "/api/v4/server_busy").status == 200)
+        #expect(!daemon.logLines(containing: "listening", "socket_activated=\"true\"").isEmpty)
+        #expect(notify.waitFor("READY=1") != nil)
+        daemon.signal(SIGTERM)
+        #expect(daemon.waitForExit() == 0)
+        // The socket belongs to whoever passed it: we do not remove it.
+        #expect(FileManager.default.fileExists(atPath: path))
+    }
+}
