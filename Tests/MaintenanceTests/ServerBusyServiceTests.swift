@@ -1,0 +1,75 @@
+import Foundation
+import Logging
+import Maintenance
+import StewardModel
+import Store
+import Synchronization
+import Testing
+
+/// A clock the test moves by hand.
+final class ManualClock: Sendable {
+    let now = Mutex<Int64>(1_800_000_000_000)
+    var clock: WallClock { WallClock { [self] in now.withLock { $0 } } }
+    func advance(ms: Int64) { now.withLock { $0 += ms } }
+}
+
+@Suite struct ServerBusyServiceTests {
+    let path = NSTemporaryDirectory() + "steward-busy-\(UUID().uuidString).db"
+    let logger = Logger(label: "test")
+
+    func service(_ clock: WallClock) throws -> ServerBusyService {
+        let pool = try DatabasePool(options: .init(path: path), migrations: MaintenanceSchema.migrations)
+        return ServerBusyService(store: pool, clock: clock, logger: logger)
+    }
+
+    @Test(arguments: [("", Int64(3600)), ("1", 1), ("86400", 86400), ("+5", 5)])
+    func parsesValidSeconds(raw: String, expected: Int64) throws {
+        #expect(try ServerBusyService.parseSeconds(raw) == expected)
+        #expect(try ServerBusyService.parseSeconds(nil) == 3600)
+    }
+
+    @Test(arguments: ["-1", "0", "86401", "abc", "1.5", " 5", "99999999999999999999"])
+    func rejectsInvalidSeconds(raw: String) {
+        #expect(throws: MaintenanceError.invalidBusySeconds(raw)) { try ServerBusyService.parseSeconds(raw) }
+    }
+
+    @Test func setGetClearWithAManualClock() async throws {
+        let clock = ManualClock()
+        let busy = try service(clock.clock)
+        defer { busy.shutdown() }
+        #expect(try await busy.state() == ServerBusyState(expiresAt: nil))
+        try await busy.set(seconds: 60)
+        let state = try await busy.state()
+        #expect(state.busy)
+        #expect(state.expires == 1_800_000_060)
+        clock.advance(ms: 59_999)
+        #expect(try await busy.isBusy())
+        clock.advance(ms: 1)
+        #expect(try await busy.isBusy() == false, "expired at exactly now+seconds")
+        try await busy.set(seconds: 10)
+        try await busy.clear()
+        #expect(try await busy.state() == ServerBusyState(expiresAt: nil))
+    }
+
+    @Test func stateIsPersistedAcrossInstances() async throws {
+        let clock = ManualClock()
+        let first = try service(clock.clock)
+        try await first.set(seconds: 120)
+        first.shutdown()
+        let second = try service(clock.clock)
+        defer { second.shutdown() }
+        try await second.resume()
+        #expect(try await second.state().expires == 1_800_000_120)
+    }
+
+    @Test func expiryTimerClearsTheRowAndNotifies() async throws {
+        let busy = try service(.system)
+        defer { busy.shutdown() }
+        let changes = Mutex<[Bool]>([])
+        busy.onChange { v in changes.withLock { $0.append(v) } }
+        try await busy.set(seconds: 1)
+        try await Task.sleep(for: .milliseconds(1300))
+        #expect(try await busy.isBusy() == false)
+        #expect(changes.withLock { $0 } == [true, false])
+    }
+}
