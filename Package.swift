@@ -28,7 +28,7 @@ let package = Package(
             providers: [.apt(["libsqlite3-dev"])]
         ),
         // Wire models shared by the daemon and the CLI. No server dependencies.
-        .target(name: "StewardModel"),
+        .target(name: "StewardModel", dependencies: ["CStewardShims"]),
         // SQLite store: connections, the writer/reader pool, migrations.
         .target(
             name: "Store",

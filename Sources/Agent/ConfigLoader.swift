@@ -1,4 +1,7 @@
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import Maintenance
 import StewardModel
 import Synchronization
@@ -58,7 +61,7 @@ final class ConfigLoader: PurgeableCache {
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: source.path))
         } catch {
-            throw ConfigSource.LoadError.unreadable(path: source.path, reason: "\(error.localizedDescription)")
+            throw ConfigSource.LoadError.unreadable(path: source.path, reason: "\(error)")
         }
         let config: StewardConfig
         do {
@@ -113,8 +116,8 @@ enum AtomicFile {
     }
 
     static func write(_ bytes: [UInt8], to path: String, mode: mode_t) throws {
-        let dir = (path as NSString).deletingLastPathComponent
-        let tmp = "\(dir)/.\((path as NSString).lastPathComponent).tmp.\(getpid())"
+        let dir = FilePath.directory(of: path)
+        let tmp = "\(dir)/.\(FilePath.lastComponent(of: path)).tmp.\(getpid())"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard fd >= 0 else { throw WriteError(description: "open \(tmp): \(String(cString: strerror(errno)))") }
         var ok = fchmod(fd, mode) == 0
@@ -135,5 +138,23 @@ enum AtomicFile {
             fsync(dfd)
             close(dfd)
         }
+    }
+}
+
+/// Path helpers (FoundationEssentials has no NSString path API).
+enum FilePath {
+    static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    static func lastComponent(of path: String) -> String {
+        path.split(separator: "/").last.map(String.init) ?? path
+    }
+
+    /// An absolute path: relative ones are taken from the working directory.
+    static func absolute(_ path: String) -> String {
+        if path.hasPrefix("/") { return path }
+        return FileManager.default.currentDirectoryPath + "/" + path
     }
 }

@@ -1,5 +1,8 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import StewardModel
 
@@ -29,7 +32,8 @@ struct StewardDaemonCommand: AsyncParsableCommand {
     func run() async throws {
         let source: ConfigSource
         if let dataDir {
-            let dir = URL(fileURLWithPath: dataDir).standardizedFileURL.path
+            var dir = FilePath.absolute(dataDir)
+            while dir.count > 1 && dir.hasSuffix("/") { dir.removeLast() }
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
             source = ConfigSource(path: dir + "/config.json", developmentDataDir: dir)
         } else {

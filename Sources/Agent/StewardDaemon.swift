@@ -1,4 +1,7 @@
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import LocalAPI
 import Logging
 import Maintenance
@@ -18,7 +21,8 @@ enum StewardDaemon {
         do {
             config = try loader.load()
         } catch {
-            FileHandle.standardError.write(Data("stewardd: \(error)\n".utf8))
+            let line = Array("stewardd: \(error)\n".utf8)
+            _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
             return 78
         }
 
@@ -79,7 +83,7 @@ enum StewardDaemon {
     }
 
     static func openStore(_ sql: SqlSettings) throws -> DatabasePool {
-        let dir = (sql.dataSource as NSString).deletingLastPathComponent
+        let dir = FilePath.directory(of: sql.dataSource)
         if !dir.isEmpty {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
@@ -106,7 +110,7 @@ enum Listeners {
                     guard let gid = ListenerSocket.groupID(named: settings.group) else { throw ListenerError.unknownGroup(settings.group) }
                     groupID = gid
                 }
-                let dir = (settings.path as NSString).deletingLastPathComponent
+                let dir = FilePath.directory(of: settings.path)
                 if !FileManager.default.fileExists(atPath: dir) {
                     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
                 }

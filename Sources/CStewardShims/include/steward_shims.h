@@ -1,6 +1,7 @@
 #ifndef STEWARD_SHIMS_H
 #define STEWARD_SHIMS_H
 #include <stdint.h>
+#include <sys/random.h>
 
 /* Layout of Linux `struct ucred` (SO_PEERCRED). Swift's Glibc module does not expose it
    because it is only declared under _GNU_SOURCE. */

@@ -1,5 +1,6 @@
-import Foundation
+import FoundationEssentials
 import Logging
+import NIOHTTP1
 import Maintenance
 import StewardModel
 
@@ -9,12 +10,12 @@ public struct APIRequest: Sendable {
     /// The path without the query string, percent-decoding not applied (routes are ASCII).
     public var path: String
     public var query: [String: String]
-    public var headers: [(name: String, value: String)]
+    public var headers: HTTPHeaders
     public var body: [UInt8]
     public var requestID: String
     public var peer: PeerCredentials
 
-    public init(method: String, uri: String, headers: [(name: String, value: String)] = [], body: [UInt8] = [],
+    public init(method: String, uri: String, headers: HTTPHeaders = [:], body: [UInt8] = [],
                 requestID: String = NewID.make(), peer: PeerCredentials) {
         self.method = method
         let (path, query) = Self.split(uri: uri)
@@ -38,9 +39,32 @@ public struct APIRequest: Sendable {
         return (String(uri[..<q]), query)
     }
 
-    private static func decode(_ s: Substring) -> String {
-        let plus = s.replacingOccurrences(of: "+", with: " ")
-        return plus.removingPercentEncoding ?? plus
+    /// Query decoding as Go's url.ParseQuery: `+` is a space, `%XX` a byte; a bad escape is kept as is.
+    static func decode(_ s: Substring) -> String {
+        guard s.utf8.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") }) else { return String(s) }
+        var out: [UInt8] = []
+        out.reserveCapacity(s.utf8.count)
+        var it = Array(s.utf8)[...]
+        while let c = it.popFirst() {
+            if c == UInt8(ascii: "+") {
+                out.append(0x20)
+            } else if c == UInt8(ascii: "%"), it.count >= 2, let h = hexValue(it[it.startIndex]), let l = hexValue(it[it.startIndex + 1]) {
+                out.append(h << 4 | l)
+                it = it.dropFirst(2)
+            } else {
+                out.append(c)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static func hexValue(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 0x30...0x39: return c - 0x30
+        case 0x41...0x46: return c - 0x41 + 10
+        case 0x61...0x66: return c - 0x61 + 10
+        default: return nil
+        }
     }
 
     /// Decodes the body as JSON; an empty body decodes as `{}`.
@@ -95,6 +119,13 @@ public struct RequestContext: Sendable {
     public var request: APIRequest
     public var parameters: [String: String]
     public var services: APIServices
-    public var logger: Logger
+    var baseLogger: Logger
     public var route: Route
+
+    /// The daemon's logger with this request's id; built only when a handler logs (not on the hot path).
+    public var logger: Logger {
+        var l = baseLogger
+        l[metadataKey: "request_id"] = "\(request.requestID)"
+        return l
+    }
 }

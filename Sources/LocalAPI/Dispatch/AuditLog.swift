@@ -41,7 +41,7 @@ public struct AuditLog: Sendable {
         Record(log: self, request: request, route: route)
     }
 
-    struct Record {
+    struct Record: Sendable {
         let log: AuditLog
         let request: APIRequest
         let route: Route

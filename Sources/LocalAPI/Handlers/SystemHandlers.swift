@@ -4,6 +4,11 @@ import StewardModel
 enum SystemHandlers {
     static let okBody = PingResponse(status: "OK", version: StewardVersion.version).json
 
+    /// The plain ping needs nothing but the process: answered on the event loop.
+    @Sendable static func quickPing(_ ctx: RequestContext) throws -> APIResponse? {
+        ctx.request.query["get_server_status"] == "true" ? nil : .json(okBody)
+    }
+
     @Sendable static func ping(_ ctx: RequestContext) async throws -> APIResponse {
         guard ctx.request.query["get_server_status"] == "true" else { return .json(okBody) }
         let healthy = await ctx.services.database.healthy()

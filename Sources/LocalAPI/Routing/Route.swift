@@ -11,6 +11,8 @@ public enum AuditPolicy: Sendable, Equatable {
 /// One entry of the route table: method, path, permission, audit policy, handler.
 public struct Route: Sendable {
     public typealias Handler = @Sendable (RequestContext) async throws -> APIResponse
+    /// A handler that can answer without suspending (on the event loop); nil means "use `handler`".
+    public typealias ImmediateHandler = @Sendable (RequestContext) throws -> APIResponse?
 
     public let method: String
     /// Path under the server root, with `{name}` for a path parameter.
@@ -19,6 +21,7 @@ public struct Route: Sendable {
     public let audit: AuditPolicy
     public let summary: String
     let handler: Handler
+    let immediate: ImmediateHandler?
     let segments: [Segment]
 
     enum Segment: Sendable, Equatable {
@@ -28,8 +31,9 @@ public struct Route: Sendable {
 
     public init(
         _ method: String, _ path: String, permission: RequiredPermission, audit: AuditPolicy,
-        summary: String, handler: @escaping Handler
+        summary: String, immediate: ImmediateHandler? = nil, handler: @escaping Handler
     ) {
+        self.immediate = immediate
         self.method = method
         self.path = path
         self.permission = permission

@@ -11,7 +11,7 @@ public enum RouteTable {
         Route(
             "GET", prefix + "/system/ping", permission: .none, audit: .denialsOnly,
             summary: "Liveness; get_server_status=true adds database_status",
-            handler: SystemHandlers.ping),
+            immediate: SystemHandlers.quickPing, handler: SystemHandlers.ping),
         Route(
             "POST", prefix + "/server_busy", permission: .permission(.manageSystem), audit: .always,
             summary: "Mark the server busy for ?seconds=N (1-86400, default 3600)",

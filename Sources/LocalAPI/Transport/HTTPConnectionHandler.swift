@@ -2,12 +2,15 @@ import NIOCore
 import NIOHTTP1
 import StewardModel
 
-/// Reads one HTTP/1.1 request at a time within the transport limits, hands it to the dispatcher off
-/// the event loop, and writes the answer. Keep-alive, timeouts and graceful close live here; routing,
-/// access and handlers do not.
+/// Reads one HTTP/1.1 request at a time within the transport limits, hands it to the dispatcher and
+/// writes the answer. Keep-alive, pipelining, timeouts and graceful close live here; routing, access
+/// and handlers do not.
+///
+/// Responses are serialized straight into one buffer (every answer has a Content-Length), which saves
+/// an encoder handler and a write per response on the hot path.
 final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
+    typealias OutboundOut = ByteBuffer
 
     /// Sent through the pipeline when the server shuts down.
     struct ShutdownEvent {}
@@ -20,19 +23,26 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         case dispatching
     }
 
+    /// Pipelined parts that arrived while a request was being answered (at most this many bytes).
+    private static let maxQueuedBodyBytes = 64 * 1024
+    private var queued: [HTTPServerRequestPart] = []
+    private var queuedBytes = 0
+
     private let peer: PeerCredentials
     private let dispatcher: Dispatcher
     private let limits: TransportLimits
+    private let executor: EventLoopTaskExecutor
     private var state = State.idle
     private var timer: Scheduled<Void>?
-    private var bytesSeenSinceIdle = false
+    private var requestStarted = false
     private var closeAfterResponse = false
     private var isActive = true
 
-    init(peer: PeerCredentials, dispatcher: Dispatcher, limits: TransportLimits) {
+    init(peer: PeerCredentials, dispatcher: Dispatcher, limits: TransportLimits, executor: EventLoopTaskExecutor) {
         self.peer = peer
         self.dispatcher = dispatcher
         self.limits = limits
+        self.executor = executor
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -45,31 +55,38 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         context.fireChannelInactive()
     }
 
-    /// Called by `RequestStartObserver` when raw bytes arrive: a request has started, so the
-    /// (shorter) request-read deadline replaces the idle one.
-    func rawBytesArrived(context: ChannelHandlerContext) {
-        guard case .idle = state, !bytesSeenSinceIdle else { return }
-        bytesSeenSinceIdle = true
-        armTimer(context: context, after: limits.requestReadTimeout)
+    /// Every raw read ends in a read-complete, even when the decoder has no full part yet: the first
+    /// one after idle starts the (shorter) request-read deadline, so a slow client is hung up on.
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if case .idle = state, !requestStarted {
+            requestStarted = true
+            armTimer(context: context, after: limits.requestReadTimeout)
+        }
+        context.fireChannelReadComplete()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch (unwrapInboundIn(data), state) {
+        handle(unwrapInboundIn(data), context: context)
+    }
+
+    private func handle(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        switch (part, state) {
         case (.head(let head), .idle):
             if let refusal = check(head) {
                 state = .discarding
-                send(.error(refusal), keepAlive: false, method: head.method, context: context)
+                send(.error(refusal), requestID: NewID.make(), keepAlive: false, method: head.method, context: context)
                 return
             }
             state = .reading(head, [])
         case (.body(var chunk), .reading(let head, var body)):
             if body.count + chunk.readableBytes > limits.maxBodyBytes {
                 state = .discarding
-                send(.error(.bodyTooLarge(limit: limits.maxBodyBytes)), keepAlive: false, method: head.method, context: context)
+                send(.error(.bodyTooLarge(limit: limits.maxBodyBytes)), requestID: NewID.make(), keepAlive: false, method: head.method, context: context)
                 return
             }
-            state = .dispatching  // avoid a copy-on-write of `body` while we append
-            body.append(contentsOf: chunk.readBytes(length: chunk.readableBytes) ?? [])
+            state = .dispatching  // drop the enum's reference so `body` appends without a copy
+            body.append(contentsOf: chunk.readableBytesView)
+            chunk.moveReaderIndex(to: chunk.writerIndex)
             state = .reading(head, body)
         case (.end, .reading(let head, let body)):
             timer?.cancel()
@@ -77,8 +94,12 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             dispatch(head: head, body: body, context: context)
         case (_, .discarding):
             break
+        case (_, .dispatching):
+            // A pipelined request: keep it for after the current answer, within a bound.
+            if case .body(let b) = part { queuedBytes += b.readableBytes }
+            queued.append(part)
+            if queuedBytes > Self.maxQueuedBodyBytes || queued.count > 64 { context.close(promise: nil) }
         default:
-            // Parts out of order cannot come from NIO's decoder; treat as a protocol error.
             context.close(promise: nil)
         }
     }
@@ -86,7 +107,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is ShutdownEvent {
             closeAfterResponse = true
-            if case .idle = state { context.close(promise: nil) }
+            if case .idle = state, queued.isEmpty { context.close(promise: nil) }
             return
         }
         context.fireUserInboundEventTriggered(event)
@@ -102,7 +123,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             default: e = AppError(id: "api.context.bad_request.app_error", message: "The request could not be parsed.", statusCode: 400)
             }
             state = .discarding
-            send(.error(e), keepAlive: false, method: .GET, context: context)
+            send(.error(e), requestID: NewID.make(), keepAlive: false, method: .GET, context: context)
             return
         }
         context.close(promise: nil)
@@ -122,49 +143,52 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     }
 
     private func dispatch(head: HTTPRequestHead, body: [UInt8], context: ChannelHandlerContext) {
-        let request = APIRequest(
-            method: head.method.rawValue, uri: head.uri,
-            headers: head.headers.map { ($0.name, $0.value) }, body: body, peer: peer)
+        let request = APIRequest(method: head.method.rawValue, uri: head.uri, headers: head.headers, body: body, peer: peer)
         let keepAlive = head.isKeepAlive
-        let dispatcher = self.dispatcher
-        let promise = context.eventLoop.makePromise(of: APIResponse.self)
-        promise.completeWithTask { await dispatcher.dispatch(request) }
-        promise.futureResult.assumeIsolated().whenSuccess { response in
-            guard self.isActive else { return }
-            self.send(response, requestID: request.requestID, keepAlive: keepAlive, method: head.method, context: context)
+        switch dispatcher.begin(request) {
+        case .answered(let response):
+            send(response, requestID: request.requestID, keepAlive: keepAlive, method: head.method, context: context)
+        case .needsHandler(let pending):
+            let dispatcher = self.dispatcher
+            let promise = context.eventLoop.makePromise(of: APIResponse.self)
+            // The task runs on this connection's event loop: no thread hop, and the answer is written
+            // from the same thread. Handlers that block (SQLite) hop to the store's queue themselves.
+            Task(executorPreference: executor) { promise.succeed(await dispatcher.finish(pending)) }
+            promise.futureResult.assumeIsolated().whenSuccess { response in
+                guard self.isActive else { return }
+                self.send(response, requestID: request.requestID, keepAlive: keepAlive, method: head.method, context: context)
+            }
         }
     }
 
-    private func send(_ response: APIResponse, requestID: String = NewID.make(), keepAlive: Bool, method: HTTPMethod,
-                      context: ChannelHandlerContext) {
+    private func send(_ response: APIResponse, requestID: String, keepAlive: Bool, method: HTTPMethod, context: ChannelHandlerContext) {
         let keepOpen = keepAlive && !closeAfterResponse
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(response.headers.count + 8)
-        for (name, value) in response.headers { headers.add(name: name, value: value) }
-        if !headers.contains(name: "Content-Type") { headers.add(name: "Content-Type", value: "application/json") }
-        headers.add(name: "Content-Length", value: String(response.body.count))
-        headers.add(name: "X-Request-ID", value: requestID)
-        headers.add(name: "X-Version-ID", value: StewardVersion.versionID)
-        headers.add(name: "X-Content-Type-Options", value: "nosniff")
-        headers.add(name: "Referrer-Policy", value: "no-referrer")
-        if method == .GET { headers.add(name: "Expires", value: "0") }
-        if !keepOpen { headers.add(name: "Connection", value: "close") }
-
-        let head = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: response.status), headers: headers)
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        if !response.body.isEmpty {
-            var buffer = context.channel.allocator.buffer(capacity: response.body.count)
-            buffer.writeBytes(response.body)
-            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
-        }
-        let done = context.writeAndFlushPromise()
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: done)
+        var buffer = context.channel.allocator.buffer(capacity: 256 + response.body.count)
+        ResponseSerializer.write(response, requestID: requestID, isGET: method == .GET, close: !keepOpen, into: &buffer)
         if keepOpen {
-            if case .dispatching = state { state = .idle }
-            bytesSeenSinceIdle = false
+            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+            state = .idle
+            requestStarted = false
             armTimer(context: context, after: limits.idleTimeout)
+            replayQueued(context: context)
         } else {
-            done.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            context.writeAndFlush(wrapOutboundOut(buffer)).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        }
+    }
+
+    private func replayQueued(context: ChannelHandlerContext) {
+        guard !queued.isEmpty else { return }
+        let parts = queued
+        queued = []
+        queuedBytes = 0
+        requestStarted = true
+        armTimer(context: context, after: limits.requestReadTimeout)
+        for (i, part) in parts.enumerated() {
+            handle(part, context: context)
+            if case .dispatching = state {
+                queued = Array(parts[(i + 1)...])
+                return
+            }
         }
     }
 
@@ -177,27 +201,32 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     }
 }
 
-extension ChannelHandlerContext {
-    fileprivate func writeAndFlushPromise() -> EventLoopPromise<Void> { eventLoop.makePromise() }
-}
+/// Writes an HTTP/1.1 response with the headers every Steward answer carries.
+enum ResponseSerializer {
+    private static let commonHeaders = Array(
+        ("X-Version-ID: \(StewardVersion.versionID)\r\nX-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\n").utf8)
 
-/// Sits before the HTTP decoder and tells the connection handler when raw bytes arrive, so a slow
-/// client's partial request runs into the request-read deadline rather than the idle one.
-final class RequestStartObserver: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = ByteBuffer
-    typealias InboundOut = ByteBuffer
-
-    private let connection: HTTPConnectionHandler
-    private var connectionContext: ChannelHandlerContext?
-
-    init(connection: HTTPConnectionHandler) { self.connection = connection }
-
-    func bind(_ context: ChannelHandlerContext) { connectionContext = context }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if let c = connectionContext { connection.rawBytesArrived(context: c) }
-        context.fireChannelRead(data)
+    static func write(_ response: APIResponse, requestID: String, isGET: Bool, close: Bool, into buffer: inout ByteBuffer) {
+        let status = HTTPResponseStatus(statusCode: response.status)
+        buffer.writeString("HTTP/1.1 \(response.status) \(status.reasonPhrase)\r\n")
+        var hasContentType = false
+        for (name, value) in response.headers {
+            if !hasContentType && name.lowercased() == "content-type" { hasContentType = true }
+            buffer.writeString(name)
+            buffer.writeStaticString(": ")
+            buffer.writeString(value)
+            buffer.writeStaticString("\r\n")
+        }
+        if !hasContentType { buffer.writeStaticString("Content-Type: application/json\r\n") }
+        buffer.writeStaticString("Content-Length: ")
+        buffer.writeString(String(response.body.count))
+        buffer.writeStaticString("\r\nX-Request-ID: ")
+        buffer.writeString(requestID)
+        buffer.writeStaticString("\r\n")
+        buffer.writeBytes(commonHeaders)
+        if isGET { buffer.writeStaticString("Expires: 0\r\n") }
+        if close { buffer.writeStaticString("Connection: close\r\n") }
+        buffer.writeStaticString("\r\n")
+        buffer.writeBytes(response.body)
     }
-
-    func handlerRemoved(context: ChannelHandlerContext) { connectionContext = nil }
 }

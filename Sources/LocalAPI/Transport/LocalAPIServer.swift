@@ -18,6 +18,7 @@ public final class LocalAPIServer: Sendable {
     private let serverChannels = Mutex<[Channel]>([])
     private let connections = Mutex<[ObjectIdentifier: Channel]>([:])
     private let listenerSockets = Mutex<[ListenerSocket]>([])
+    private let executors: [ObjectIdentifier: EventLoopTaskExecutor]
 
     public init(dispatcher: Dispatcher, settings: ServiceSettings, group: EventLoopGroup, logger: Logger) {
         self.dispatcher = dispatcher
@@ -25,6 +26,9 @@ public final class LocalAPIServer: Sendable {
         self.limits = Mutex(TransportLimits(settings))
         self.group = group
         self.logger = logger
+        var executors: [ObjectIdentifier: EventLoopTaskExecutor] = [:]
+        for loop in group.makeIterator() { executors[ObjectIdentifier(loop)] = EventLoopTaskExecutor(loop) }
+        self.executors = executors
     }
 
     /// Applies limits from a reloaded config; open connections keep the limits they started with.
@@ -69,8 +73,8 @@ public final class LocalAPIServer: Sendable {
             .childChannelOption(ChannelOptions.maxMessagesPerRead, value: 16)
             .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: false)
             .childChannelInitializer { [self] channel in
-                PeerCredentialReader.read(channel).flatMapThrowing { peer in
-                    try self.configure(channel, peer: peer)
+                channel.eventLoop.makeCompletedFuture {
+                    try self.configure(channel, peer: PeerCredentialReader.read(channel))
                 }
             }
     }
@@ -97,16 +101,12 @@ public final class LocalAPIServer: Sendable {
         var decoderLimits = NIOHTTPDecoderLimitConfiguration()
         decoderLimits.maxHeaderListSize = limits.maxHeaderBytes
         decoderLimits.maxHeaderFieldSize = limits.maxHeaderBytes
-        let handler = HTTPConnectionHandler(peer: peer, dispatcher: dispatcher, limits: limits)
-        let observer = RequestStartObserver(connection: handler)
+        let handler = HTTPConnectionHandler(
+            peer: peer, dispatcher: dispatcher, limits: limits, executor: executors[ObjectIdentifier(channel.eventLoop)] ?? EventLoopTaskExecutor(channel.eventLoop))
         let sync = channel.pipeline.syncOperations
-        try sync.addHandler(observer)
-        try sync.addHandler(HTTPResponseEncoder())
         try sync.addHandler(
             ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .drop, limitConfiguration: decoderLimits)))
-        try sync.addHandler(HTTPServerPipelineHandler())
         try sync.addHandler(handler)
-        observer.bind(try sync.context(handler: handler))
     }
 
     private static func closePidfd(_ peer: PeerCredentials) {

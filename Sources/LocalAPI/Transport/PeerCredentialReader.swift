@@ -6,25 +6,24 @@ import Glibc
 
 /// Reads the peer's kernel credentials from an accepted unix-socket channel.
 enum PeerCredentialReader {
-    static func read(_ channel: Channel) -> EventLoopFuture<PeerCredentials> {
-        guard let provider = channel as? SocketOptionProvider else {
-            return channel.eventLoop.makeSucceededFuture(.unavailable)
-        }
+    /// Must run on the channel's event loop (the child channel initializer does), where NIO reads the
+    /// options synchronously and hands back already-completed futures.
+    static func read(_ channel: Channel) -> PeerCredentials {
+        guard let provider = channel as? SocketOptionProvider else { return .unavailable }
         let level = SocketOptionLevel(SOL_SOCKET)
-        let cred: EventLoopFuture<steward_ucred> = provider.unsafeGetSocketOption(
-            level: level, name: SocketOptionName(STEWARD_SO_PEERCRED))
-        let groups: EventLoopFuture<steward_peer_groups> = provider.unsafeGetSocketOption(
-            level: level, name: SocketOptionName(STEWARD_SO_PEERGROUPS))
-        let pidfd: EventLoopFuture<CInt> = provider.unsafeGetSocketOption(
-            level: level, name: SocketOptionName(STEWARD_SO_PEERPIDFD))
+        let cred: steward_ucred? = value(provider.unsafeGetSocketOption(level: level, name: SocketOptionName(STEWARD_SO_PEERCRED)))
+        let groups: steward_peer_groups? = value(provider.unsafeGetSocketOption(level: level, name: SocketOptionName(STEWARD_SO_PEERGROUPS)))
+        guard let cred, let groups else { return .unavailable }
+        let pidfd: CInt? = value(provider.unsafeGetSocketOption(level: level, name: SocketOptionName(STEWARD_SO_PEERPIDFD)))
+        return PeerCredentials(
+            uid: cred.uid, gid: cred.gid, pid: cred.pid, groups: decodeGroups(groups), pidfd: pidfd.flatMap { $0 > 0 ? $0 : nil })
+    }
 
-        return cred.and(groups).flatMap { cred, groups in
-            pidfd.map { Optional($0) }.recover { _ in nil }.map { fd in
-                PeerCredentials(
-                    uid: cred.uid, gid: cred.gid, pid: cred.pid, groups: decodeGroups(groups),
-                    pidfd: fd.flatMap { $0 > 0 ? $0 : nil })
-            }
-        }.recover { _ in .unavailable }
+    /// The value of a future completed on the current event loop (nil on failure or if still pending).
+    private static func value<T>(_ future: EventLoopFuture<T>) -> T? {
+        var result: T?
+        future.assumeIsolated().whenSuccess { result = $0 }
+        return result
     }
 
     /// The kernel fills the buffer with the sorted group list; NIO zeroes it first and does not tell

@@ -1,0 +1,3 @@
+module steward/bench/goserver
+
+go 1.19

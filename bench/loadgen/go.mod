@@ -1,0 +1,3 @@
+module steward/bench/loadgen
+
+go 1.19
