@@ -3,10 +3,11 @@ import StewardModel
 /// `GET /system/ping`.
 enum SystemHandlers {
     static let okBody = PingResponse(status: "OK", version: StewardVersion.version).json
+    static let okResponse = APIResponse.json(okBody)
 
     /// The plain ping needs nothing but the process: answered on the event loop.
     @Sendable static func quickPing(_ ctx: RequestContext) throws -> APIResponse? {
-        ctx.request.query["get_server_status"] == "true" ? nil : .json(okBody)
+        ctx.request.query["get_server_status"] == "true" ? nil : okResponse
     }
 
     @Sendable static func ping(_ ctx: RequestContext) async throws -> APIResponse {

@@ -9,7 +9,8 @@ public enum AuditPolicy: Sendable, Equatable {
 }
 
 /// One entry of the route table: method, path, permission, audit policy, handler.
-public struct Route: Sendable {
+/// A class so that a request carries a reference to its route, not a copy.
+public final class Route: Sendable {
     public typealias Handler = @Sendable (RequestContext) async throws -> APIResponse
     /// A handler that can answer without suspending (on the event loop); nil means "use `handler`".
     public typealias ImmediateHandler = @Sendable (RequestContext) throws -> APIResponse?

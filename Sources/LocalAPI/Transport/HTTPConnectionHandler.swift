@@ -12,9 +12,6 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = ByteBuffer
 
-    /// Sent through the pipeline when the server shuts down.
-    struct ShutdownEvent {}
-
     private enum State {
         case idle
         case reading(HTTPRequestHead, [UInt8])
@@ -31,28 +28,49 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     private let peer: PeerCredentials
     private let dispatcher: Dispatcher
     private let limits: TransportLimits
-    private let executor: EventLoopTaskExecutor
+    private let loopConnections: LoopConnections
+    private var context: ChannelHandlerContext?
     private var state = State.idle
-    private var timer: Scheduled<Void>?
+    /// When the connection is hung up on unless something happens (see `LoopConnections`).
+    private(set) var deadline = NIODeadline.distantFuture
     private var requestStarted = false
     private var closeAfterResponse = false
     private var isActive = true
 
-    init(peer: PeerCredentials, dispatcher: Dispatcher, limits: TransportLimits, executor: EventLoopTaskExecutor) {
+    init(peer: PeerCredentials, dispatcher: Dispatcher, limits: TransportLimits, loopConnections: LoopConnections) {
         self.peer = peer
         self.dispatcher = dispatcher
         self.limits = limits
-        self.executor = executor
+        self.loopConnections = loopConnections
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        loopConnections.add(self)
         armTimer(context: context, after: limits.idleTimeout)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        loopConnections.remove(self)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         isActive = false
-        timer?.cancel()
+        loopConnections.remove(self)
         context.fireChannelInactive()
+    }
+
+    /// Idle keep-alive, or a request that did not arrive in time: hang up.
+    func deadlinePassed() {
+        deadline = .distantFuture
+        context?.close(promise: nil)
+    }
+
+    /// Graceful shutdown: close now if idle, otherwise after the answer in progress.
+    func shutdown() {
+        closeAfterResponse = true
+        if case .idle = state, queued.isEmpty { context?.close(promise: nil) }
     }
 
     /// Every raw read ends in a read-complete, even when the decoder has no full part yet: the first
@@ -89,7 +107,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             chunk.moveReaderIndex(to: chunk.writerIndex)
             state = .reading(head, body)
         case (.end, .reading(let head, let body)):
-            timer?.cancel()
+            deadline = .distantFuture
             state = .dispatching
             dispatch(head: head, body: body, context: context)
         case (_, .discarding):
@@ -102,15 +120,6 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         default:
             context.close(promise: nil)
         }
-    }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is ShutdownEvent {
-            closeAfterResponse = true
-            if case .idle = state, queued.isEmpty { context.close(promise: nil) }
-            return
-        }
-        context.fireUserInboundEventTriggered(event)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
@@ -153,7 +162,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
             let promise = context.eventLoop.makePromise(of: APIResponse.self)
             // The task runs on this connection's event loop: no thread hop, and the answer is written
             // from the same thread. Handlers that block (SQLite) hop to the store's queue themselves.
-            Task(executorPreference: executor) { promise.succeed(await dispatcher.finish(pending)) }
+            Task(executorPreference: loopConnections.executor) { promise.succeed(await dispatcher.finish(pending)) }
             promise.futureResult.assumeIsolated().whenSuccess { response in
                 guard self.isActive else { return }
                 self.send(response, requestID: request.requestID, keepAlive: keepAlive, method: head.method, context: context)
@@ -193,11 +202,7 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     }
 
     private func armTimer(context: ChannelHandlerContext, after delay: TimeAmount) {
-        timer?.cancel()
-        timer = context.eventLoop.assumeIsolated().scheduleTask(in: delay) {
-            // Idle keep-alive or a request that did not arrive in time: hang up.
-            context.close(promise: nil)
-        }
+        deadline = .now() + delay
     }
 }
 
@@ -207,11 +212,15 @@ enum ResponseSerializer {
         ("X-Version-ID: \(StewardVersion.versionID)\r\nX-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\n").utf8)
 
     static func write(_ response: APIResponse, requestID: String, isGET: Bool, close: Bool, into buffer: inout ByteBuffer) {
-        let status = HTTPResponseStatus(statusCode: response.status)
-        buffer.writeString("HTTP/1.1 \(response.status) \(status.reasonPhrase)\r\n")
+        if response.status == 200 {
+            buffer.writeStaticString("HTTP/1.1 200 OK\r\n")
+        } else {
+            buffer.writeString("HTTP/1.1 \(response.status) \(HTTPResponseStatus(statusCode: response.status).reasonPhrase)\r\n")
+        }
         var hasContentType = false
         for (name, value) in response.headers {
-            if !hasContentType && name.lowercased() == "content-type" { hasContentType = true }
+            // Handlers spell the header as "Content-Type"; no case folding needed on this path.
+            if name == "Content-Type" { hasContentType = true }
             buffer.writeString(name)
             buffer.writeStaticString(": ")
             buffer.writeString(value)

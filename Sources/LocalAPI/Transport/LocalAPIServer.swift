@@ -4,6 +4,9 @@ import NIOHTTP1
 import NIOPosix
 import StewardModel
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Serves the API on one or more listening unix sockets.
 ///
@@ -16,9 +19,8 @@ public final class LocalAPIServer: Sendable {
     private let group: EventLoopGroup
     private let logger: Logger
     private let serverChannels = Mutex<[Channel]>([])
-    private let connections = Mutex<[ObjectIdentifier: Channel]>([:])
     private let listenerSockets = Mutex<[ListenerSocket]>([])
-    private let executors: [ObjectIdentifier: EventLoopTaskExecutor]
+    private let loops: [ObjectIdentifier: LoopConnections]
 
     public init(dispatcher: Dispatcher, settings: ServiceSettings, group: EventLoopGroup, logger: Logger) {
         self.dispatcher = dispatcher
@@ -26,9 +28,9 @@ public final class LocalAPIServer: Sendable {
         self.limits = Mutex(TransportLimits(settings))
         self.group = group
         self.logger = logger
-        var executors: [ObjectIdentifier: EventLoopTaskExecutor] = [:]
-        for loop in group.makeIterator() { executors[ObjectIdentifier(loop)] = EventLoopTaskExecutor(loop) }
-        self.executors = executors
+        var loops: [ObjectIdentifier: LoopConnections] = [:]
+        for loop in group.makeIterator() { loops[ObjectIdentifier(loop)] = LoopConnections(loop: loop) }
+        self.loops = loops
     }
 
     /// Applies limits from a reloaded config; open connections keep the limits they started with.
@@ -42,9 +44,17 @@ public final class LocalAPIServer: Sendable {
     /// Starts accepting on every listener; returns once all of them accept connections.
     public func start(_ listeners: [ListenerSocket]) async throws {
         listenerSockets.withLock { $0 = listeners }
+        for l in loops.values { l.start() }
         for listener in listeners {
-            let channel = try await makeBootstrap().withBoundSocket(listener.fd).get()
-            serverChannels.withLock { $0.append(channel) }
+            // Every event loop accepts on its own duplicate of the listening socket and keeps what it
+            // accepts: a connection never hops threads between accept and its first byte.
+            for loop in group.makeIterator() {
+                let fd = dup(listener.fd)
+                guard fd >= 0 else { throw ListenerError.system(call: "dup", path: listener.settings.path, errno: errno) }
+                let channel = try await makeBootstrap(on: loop).withBoundSocket(fd).get()
+                serverChannels.withLock { $0.append(channel) }
+            }
+            _ = SystemCalls.close(listener.fd)
             logger.info(
                 "listening",
                 metadata: ["listener": "\(listener.settings.name)", "path": "\(listener.settings.path)",
@@ -58,19 +68,23 @@ public final class LocalAPIServer: Sendable {
         let servers = serverChannels.withLock { s in defer { s.removeAll() }; return s }
         for s in servers { try? await s.close() }
         for l in listenerSockets.withLock({ $0 }) { l.removeFileIfOwned() }
-        let open = connections.withLock { Array($0.values) }
-        for c in open { c.pipeline.fireUserInboundEventTriggered(HTTPConnectionHandler.ShutdownEvent()) }
+        for l in loops.values { try? await l.shutdown().get() }
         let deadline = ContinuousClock.now + timeout
-        while !connections.withLock({ $0.isEmpty }) && ContinuousClock.now < deadline {
+        while limiter.openConnections > 0 && ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
         }
-        for c in connections.withLock({ Array($0.values) }) { try? await c.close() }
+        if limiter.openConnections > 0 {
+            logger.warning("connections still open at the end of the shutdown timeout", metadata: ["open": "\(limiter.openConnections)"])
+        }
+        for l in loops.values { l.stopSweeping() }
     }
 
-    private func makeBootstrap() -> ServerBootstrap {
-        ServerBootstrap(group: group)
+    private func makeBootstrap(on loop: EventLoop) -> ServerBootstrap {
+        ServerBootstrap(group: loop, childGroup: loop)
             .serverChannelOption(ChannelOptions.backlog, value: 512)
-            .childChannelOption(ChannelOptions.maxMessagesPerRead, value: 16)
+            .serverChannelOption(ChannelOptions.maxMessagesPerRead, value: 16)
+            .childChannelOption(ChannelOptions.maxMessagesPerRead, value: 4)
+            .childChannelOption(ChannelOptions.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 4096))
             .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: false)
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -89,11 +103,8 @@ public final class LocalAPIServer: Sendable {
             try channel.pipeline.syncOperations.addHandler(RefuseConnectionHandler(error: .tooManyConnections(detail: refusal)))
             return
         }
-        let id = ObjectIdentifier(channel)
-        connections.withLock { $0[id] = channel }
-        channel.closeFuture.whenComplete { [self] _ in
+        channel.closeFuture.whenComplete { [limiter] _ in
             limiter.release(uid: peer.uid)
-            connections.withLock { _ = $0.removeValue(forKey: id) }
             Self.closePidfd(peer)
         }
 
@@ -102,11 +113,18 @@ public final class LocalAPIServer: Sendable {
         decoderLimits.maxHeaderListSize = limits.maxHeaderBytes
         decoderLimits.maxHeaderFieldSize = limits.maxHeaderBytes
         let handler = HTTPConnectionHandler(
-            peer: peer, dispatcher: dispatcher, limits: limits, executor: executors[ObjectIdentifier(channel.eventLoop)] ?? EventLoopTaskExecutor(channel.eventLoop))
+            peer: peer, dispatcher: dispatcher, limits: limits, loopConnections: loopConnections(for: channel.eventLoop))
         let sync = channel.pipeline.syncOperations
         try sync.addHandler(
             ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .drop, limitConfiguration: decoderLimits)))
         try sync.addHandler(handler)
+    }
+
+    private func loopConnections(for loop: EventLoop) -> LoopConnections {
+        guard let l = loops[ObjectIdentifier(loop)] else {
+            preconditionFailure("a child channel on an event loop outside the server's group")
+        }
+        return l
     }
 
     private static func closePidfd(_ peer: PeerCredentials) {
