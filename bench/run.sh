@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# The request-path benchmark: stewardd (release, static stdlib) against nginx and a Go net/http
+# server answering the same ping JSON on unix sockets, in one run, with one load generator.
+#   bench/run.sh [seconds-per-case]      (default 5; results in bench/out/results.md)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps --bench
+DUR="${1:-5}"
+OUT=bench/out
+mkdir -p "$OUT"
+WORK=$(mktemp -d /tmp/steward-bench.XXXXXX)
+chmod 755 "$WORK"
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; sleep 0.3; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+echo "building stewardd (release, static Swift stdlib) and the Go programs..." >&2
+swift build -c release --static-swift-stdlib --product stewardd >/dev/null
+STEWARDD="$(swift build -c release --static-swift-stdlib --show-bin-path)/stewardd"
+(cd bench/loadgen && go build -o "$WORK/loadgen" .)
+(cd bench/goserver && go build -o "$WORK/goserver" .)
+LOADGEN="$WORK/loadgen"
+
+wait_socket() { for _ in $(seq 200); do [[ -S "$1" ]] && curl -sf --unix-socket "$1" http://_/api/v4/system/ping >/dev/null && return 0; sleep 0.05; done; echo "no answer on $1" >&2; exit 1; }
+rss_kb() { local total=0; for p in "$@"; do total=$((total + $(awk '/VmRSS/{print $2}' /proc/$p/status))); done; echo $total; }
+
+"$STEWARDD" --data-dir "$WORK/steward" >"$WORK/stewardd.log" 2>&1 & PIDS+=($!); STEWARD_PID=$!
+"$WORK/goserver" "$WORK/go.sock" & PIDS+=($!); GO_PID=$!
+cat >"$WORK/nginx.conf" <<NGINX
+worker_processes 2;
+daemon off;
+pid $WORK/nginx.pid;
+error_log $WORK/nginx-error.log;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    keepalive_requests 1000000;
+    server {
+        listen unix:$WORK/nginx.sock;
+        location = /api/v4/system/ping {
+            default_type application/json;
+            add_header X-Request-ID baselinebaselinebaseline00;
+            add_header X-Version-ID 0.1.0.steward.0.false;
+            add_header X-Content-Type-Options nosniff;
+            add_header Referrer-Policy no-referrer;
+            add_header Expires 0;
+            return 200 '{"ServerVersion":"0.1.0","status":"OK"}';
+        }
+    }
+}
+NGINX
+nginx -c "$WORK/nginx.conf" -p "$WORK" & PIDS+=($!); NGINX_PID=$!
+wait_socket "$WORK/steward/steward.sock"; wait_socket "$WORK/go.sock"; wait_socket "$WORK/nginx.sock"
+sleep 1
+NGINX_ALL=$(pgrep -f "nginx -c $WORK/nginx.conf" ; pgrep -P "$NGINX_PID" || true)
+echo "{\"idle_rss_kb\":{\"steward\":$(rss_kb $STEWARD_PID),\"go\":$(rss_kb $GO_PID),\"nginx\":$(rss_kb $(echo $NGINX_ALL | tr ' ' '\n' | sort -u))}}" >"$OUT/idle.json"
+
+declare -A SOCK=([steward]="$WORK/steward/steward.sock" [go]="$WORK/go.sock" [nginx]="$WORK/nginx.sock")
+: >"$OUT/load.jsonl"
+for mode in keepalive close; do
+    for conns in 1 4 32; do
+        for server in steward go nginx; do
+            ka=true; [[ $mode == close ]] && ka=false
+            "$LOADGEN" -socket "${SOCK[$server]}" -conns "$conns" -duration 1s -keepalive=$ka -name warmup >/dev/null
+            "$LOADGEN" -socket "${SOCK[$server]}" -conns "$conns" -duration "${DUR}s" -keepalive=$ka -name "$server" | tee -a "$OUT/load.jsonl" >&2
+        done
+    done
+done
+echo "{\"steward_rss_after_load_kb\":$(rss_kb $STEWARD_PID)}" >>"$OUT/idle.json"
+
+# Database recycle: wall time of the whole request, 20 times.
+: >"$OUT/recycle.txt"
+for _ in $(seq 20); do
+    curl -s -o /dev/null -w '%{time_total}\n' --unix-socket "$WORK/steward/steward.sock" -X POST http://_/api/v4/database/recycle >>"$OUT/recycle.txt"
+done
+
+# Socket activation: from the first connection to the first answer, stewardd started by systemd-socket-activate.
+: >"$OUT/first-answer.txt"
+for i in $(seq 10); do
+    dir="$WORK/act$i"; mkdir -p "$dir"
+    printf '{"ServiceSettings":{"Listeners":[{"Name":"steward.sock","Path":"%s/a.sock"}]},"SqlSettings":{"DataSource":"%s/steward.db"},"LogSettings":{"EnableJournal":false}}' "$dir" "$dir" >"$dir/config.json"
+    systemd-socket-activate -l "$dir/a.sock" --fdname=steward.sock "$STEWARDD" --data-dir "$dir" 2>/dev/null & apid=$!
+    for _ in $(seq 100); do [[ -S "$dir/a.sock" ]] && break; sleep 0.02; done
+    "$LOADGEN" -first-answer -socket "$dir/a.sock" >>"$OUT/first-answer.txt"
+    kill $apid; wait $apid 2>/dev/null || true
+done
+
+python3 bench/report.py "$OUT" | tee "$OUT/results.md"
