@@ -11,8 +11,12 @@ struct steward_ucred {
     uint32_t gid;
 };
 
-/* Fixed-size buffer for SO_PEERGROUPS. A peer with more groups makes getsockopt fail with
-   ERANGE, and Steward then treats the peer's identity as unknown (deny, never guess). */
+/* Fixed-size buffers for SO_PEERGROUPS: the small one first (most processes have a few groups),
+   the large one when the kernel answers ERANGE. A peer with more than 256 groups fails both, and
+   Steward then treats its identity as unknown (deny, never guess). */
+struct steward_peer_groups_small {
+    uint32_t gids[32];
+};
 #define STEWARD_MAX_PEER_GROUPS 256
 struct steward_peer_groups {
     uint32_t gids[STEWARD_MAX_PEER_GROUPS];

@@ -2,38 +2,33 @@ import NIOCore
 import NIOHTTP1
 import StewardModel
 
-/// Reads one HTTP/1.1 request at a time within the transport limits, hands it to the dispatcher and
-/// writes the answer. Keep-alive, pipelining, timeouts and graceful close live here; routing, access
-/// and handlers do not.
-///
-/// Responses are serialized straight into one buffer (every answer has a Content-Length), which saves
-/// an encoder handler and a write per response on the hot path.
+/// The one handler of a connection: parses requests in place (`HTTPRequestParser`) within the transport
+/// limits, hands each to the dispatcher, and writes the answer serialized into one buffer. Keep-alive,
+/// pipelining, `Expect: 100-continue`, deadlines and graceful close live here; routing, access and
+/// handlers do not.
 final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private enum State {
-        case idle
-        case reading(HTTPRequestHead, [UInt8])
-        /// The request was refused (413 etc.); its remaining parts are dropped and the connection closes.
-        case discarding
+        /// Reading (or waiting for) a request.
+        case reading
+        /// A request is being answered; bytes that arrive meanwhile (pipelining) wait in `pending`.
         case dispatching
+        /// Refused or closing: nothing more is read.
+        case closing
     }
-
-    /// Pipelined parts that arrived while a request was being answered (at most this many bytes).
-    private static let maxQueuedBodyBytes = 64 * 1024
-    private var queued: [HTTPServerRequestPart] = []
-    private var queuedBytes = 0
 
     private let peer: PeerCredentials
     private let dispatcher: Dispatcher
     private let limits: TransportLimits
     private let loopConnections: LoopConnections
     private var context: ChannelHandlerContext?
-    private var state = State.idle
+    private var parser: HTTPRequestParser
+    private var pending: ByteBuffer?
+    private var state = State.reading
     /// When the connection is hung up on unless something happens (see `LoopConnections`).
     private(set) var deadline = NIODeadline.distantFuture
-    private var requestStarted = false
     private var closeAfterResponse = false
     private var isActive = true
 
@@ -42,12 +37,14 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         self.dispatcher = dispatcher
         self.limits = limits
         self.loopConnections = loopConnections
+        self.parser = HTTPRequestParser(
+            limits: .init(maxHeaderBytes: limits.maxHeaderBytes, maxURLLength: limits.maxURLLength, maxBodyBytes: limits.maxBodyBytes))
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         loopConnections.add(self)
-        armTimer(context: context, after: limits.idleTimeout)
+        deadline = .now() + limits.idleTimeout
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -70,139 +67,101 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
     /// Graceful shutdown: close now if idle, otherwise after the answer in progress.
     func shutdown() {
         closeAfterResponse = true
-        if case .idle = state, queued.isEmpty { context?.close(promise: nil) }
-    }
-
-    /// Every raw read ends in a read-complete, even when the decoder has no full part yet: the first
-    /// one after idle starts the (shorter) request-read deadline, so a slow client is hung up on.
-    func channelReadComplete(context: ChannelHandlerContext) {
-        if case .idle = state, !requestStarted {
-            requestStarted = true
-            armTimer(context: context, after: limits.requestReadTimeout)
-        }
-        context.fireChannelReadComplete()
+        if case .reading = state, parser.isAtRequestBoundary, (pending?.readableBytes ?? 0) == 0 { context?.close(promise: nil) }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        handle(unwrapInboundIn(data), context: context)
-    }
-
-    private func handle(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
-        switch (part, state) {
-        case (.head(let head), .idle):
-            if let refusal = check(head) {
-                state = .discarding
-                send(.error(refusal), requestID: NewID.make(), keepAlive: false, method: head.method, context: context)
-                return
-            }
-            state = .reading(head, [])
-        case (.body(var chunk), .reading(let head, var body)):
-            if body.count + chunk.readableBytes > limits.maxBodyBytes {
-                state = .discarding
-                send(.error(.bodyTooLarge(limit: limits.maxBodyBytes)), requestID: NewID.make(), keepAlive: false, method: head.method, context: context)
-                return
-            }
-            state = .dispatching  // drop the enum's reference so `body` appends without a copy
-            body.append(contentsOf: chunk.readableBytesView)
-            chunk.moveReaderIndex(to: chunk.writerIndex)
-            state = .reading(head, body)
-        case (.end, .reading(let head, let body)):
-            deadline = .distantFuture
-            state = .dispatching
-            dispatch(head: head, body: body, context: context)
-        case (_, .discarding):
-            break
-        case (_, .dispatching):
-            // A pipelined request: keep it for after the current answer, within a bound.
-            if case .body(let b) = part { queuedBytes += b.readableBytes }
-            queued.append(part)
-            if queuedBytes > Self.maxQueuedBodyBytes || queued.count > 64 { context.close(promise: nil) }
-        default:
-            context.close(promise: nil)
-        }
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: Error) {
-        // Decoder errors: a request we cannot parse. Answer once if we can, then close.
-        if case .idle = state, let parserError = error as? HTTPParserError {
-            let e: AppError
-            switch parserError {
-            case .headerOverflow: e = .headersTooLarge(limit: limits.maxHeaderBytes)
-            case .invalidURL: e = .urlTooLong(limit: limits.maxURLLength)
-            default: e = AppError(id: "api.context.bad_request.app_error", message: "The request could not be parsed.", statusCode: 400)
-            }
-            state = .discarding
-            send(.error(e), requestID: NewID.make(), keepAlive: false, method: .GET, context: context)
+        var bytes = unwrapInboundIn(data)
+        switch state {
+        case .closing:
             return
+        case .dispatching:
+            if pending == nil { pending = bytes } else { pending!.writeBuffer(&bytes) }
+            if pending!.readableBytes > limits.maxHeaderBytes + limits.maxBodyBytes { context.close(promise: nil) }
+        case .reading:
+            if pending == nil { pending = bytes } else { pending!.writeBuffer(&bytes) }
+            if parser.isAtRequestBoundary { deadline = .now() + limits.requestReadTimeout }
+            process(context: context)
         }
-        context.close(promise: nil)
     }
 
-    // MARK: -
-
-    private func check(_ head: HTTPRequestHead) -> AppError? {
-        if head.uri.utf8.count > limits.maxURLLength { return .urlTooLong(limit: limits.maxURLLength) }
-        var headerBytes = head.uri.utf8.count + 16
-        for (name, value) in head.headers { headerBytes += name.utf8.count + value.utf8.count + 4 }
-        if headerBytes > limits.maxHeaderBytes { return .headersTooLarge(limit: limits.maxHeaderBytes) }
-        if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > limits.maxBodyBytes {
-            return .bodyTooLarge(limit: limits.maxBodyBytes)
+    /// Parses what has arrived; dispatches a complete request, answers a malformed one.
+    private func process(context: ChannelHandlerContext) {
+        while case .reading = state, var buffer = pending, buffer.readableBytes > 0 {
+            let event: HTTPRequestParser.Event?
+            do {
+                event = try parser.next(&buffer)
+            } catch {
+                pending = nil
+                refuse(error, context: context)
+                return
+            }
+            pending = buffer.readableBytes > 0 ? buffer : nil
+            switch event {
+            case nil:
+                return
+            case .head(let head)?:
+                if head.expectContinue {
+                    context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(staticString: "HTTP/1.1 100 Continue\r\n\r\n")), promise: nil)
+                }
+            case .complete(let head, let body)?:
+                deadline = .distantFuture
+                state = .dispatching
+                dispatch(head: head, body: body, context: context)
+            }
         }
-        return nil
     }
 
-    private func dispatch(head: HTTPRequestHead, body: [UInt8], context: ChannelHandlerContext) {
-        let request = APIRequest(method: head.method.rawValue, uri: head.uri, headers: head.headers, body: body, peer: peer)
-        let keepAlive = head.isKeepAlive
+    private func refuse(_ failure: HTTPRequestParser.Failure, context: ChannelHandlerContext) {
+        let e: AppError
+        switch failure {
+        case .headersTooLarge: e = .headersTooLarge(limit: limits.maxHeaderBytes)
+        case .uriTooLong: e = .urlTooLong(limit: limits.maxURLLength)
+        case .bodyTooLarge: e = .bodyTooLarge(limit: limits.maxBodyBytes)
+        case .badRequest(let why):
+            e = AppError(id: "api.context.bad_request.app_error", message: "The request could not be parsed.", detailedError: why, statusCode: 400)
+        }
+        state = .closing
+        send(.error(e), requestID: NewID.make(), keepAlive: false, isGET: false, context: context)
+    }
+
+    private func dispatch(head: HTTPRequestParser.Head, body: [UInt8], context: ChannelHandlerContext) {
+        let request = APIRequest(method: head.method, uri: head.uri, headers: HTTPHeaders(head.headers), body: body, peer: peer)
+        let keepAlive = head.keepAlive
+        let isGET = head.method == "GET"
         switch dispatcher.begin(request) {
         case .answered(let response):
-            send(response, requestID: request.requestID, keepAlive: keepAlive, method: head.method, context: context)
-        case .needsHandler(let pending):
+            send(response, requestID: request.requestID, keepAlive: keepAlive, isGET: isGET, context: context)
+        case .needsHandler(let pendingRequest):
             let dispatcher = self.dispatcher
             let promise = context.eventLoop.makePromise(of: APIResponse.self)
             // The task runs on this connection's event loop: no thread hop, and the answer is written
             // from the same thread. Handlers that block (SQLite) hop to the store's queue themselves.
-            Task(executorPreference: loopConnections.executor) { promise.succeed(await dispatcher.finish(pending)) }
+            Task(executorPreference: loopConnections.executor) { promise.succeed(await dispatcher.finish(pendingRequest)) }
             promise.futureResult.assumeIsolated().whenSuccess { response in
                 guard self.isActive else { return }
-                self.send(response, requestID: request.requestID, keepAlive: keepAlive, method: head.method, context: context)
+                self.send(response, requestID: request.requestID, keepAlive: keepAlive, isGET: isGET, context: context)
             }
         }
     }
 
-    private func send(_ response: APIResponse, requestID: String, keepAlive: Bool, method: HTTPMethod, context: ChannelHandlerContext) {
-        let keepOpen = keepAlive && !closeAfterResponse
+    private func send(_ response: APIResponse, requestID: String, keepAlive: Bool, isGET: Bool, context: ChannelHandlerContext) {
+        let keepOpen = keepAlive && !closeAfterResponse && state != .closing
         var buffer = context.channel.allocator.buffer(capacity: 256 + response.body.count)
-        ResponseSerializer.write(response, requestID: requestID, isGET: method == .GET, close: !keepOpen, into: &buffer)
-        if keepOpen {
-            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
-            state = .idle
-            requestStarted = false
-            armTimer(context: context, after: limits.idleTimeout)
-            replayQueued(context: context)
-        } else {
+        ResponseSerializer.write(response, requestID: requestID, isGET: isGET, close: !keepOpen, into: &buffer)
+        guard keepOpen else {
+            state = .closing
             context.writeAndFlush(wrapOutboundOut(buffer)).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            return
         }
-    }
-
-    private func replayQueued(context: ChannelHandlerContext) {
-        guard !queued.isEmpty else { return }
-        let parts = queued
-        queued = []
-        queuedBytes = 0
-        requestStarted = true
-        armTimer(context: context, after: limits.requestReadTimeout)
-        for (i, part) in parts.enumerated() {
-            handle(part, context: context)
-            if case .dispatching = state {
-                queued = Array(parts[(i + 1)...])
-                return
-            }
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        state = .reading
+        if (pending?.readableBytes ?? 0) > 0 {
+            deadline = .now() + limits.requestReadTimeout
+            process(context: context)
+        } else {
+            deadline = .now() + limits.idleTimeout
         }
-    }
-
-    private func armTimer(context: ChannelHandlerContext, after delay: TimeAmount) {
-        deadline = .now() + delay
     }
 }
 

@@ -46,15 +46,11 @@ public final class LocalAPIServer: Sendable {
         listenerSockets.withLock { $0 = listeners }
         for l in loops.values { l.start() }
         for listener in listeners {
-            // Every event loop accepts on its own duplicate of the listening socket and keeps what it
-            // accepts: a connection never hops threads between accept and its first byte.
-            for loop in group.makeIterator() {
-                let fd = dup(listener.fd)
-                guard fd >= 0 else { throw ListenerError.system(call: "dup", path: listener.settings.path, errno: errno) }
-                let channel = try await makeBootstrap(on: loop).withBoundSocket(fd).get()
-                serverChannels.withLock { $0.append(channel) }
-            }
-            _ = SystemCalls.close(listener.fd)
+            // One acceptor per listener; NIO spreads the connections over the event loops. (Several
+            // loops polling duplicates of one listening socket is faster, but every loop then wakes
+            // for every connection and all but one find nothing, which NIO asserts never happens.)
+            let channel = try await makeBootstrap().withBoundSocket(listener.fd).get()
+            serverChannels.withLock { $0.append(channel) }
             logger.info(
                 "listening",
                 metadata: ["listener": "\(listener.settings.name)", "path": "\(listener.settings.path)",
@@ -79,13 +75,11 @@ public final class LocalAPIServer: Sendable {
         for l in loops.values { l.stopSweeping() }
     }
 
-    private func makeBootstrap(on loop: EventLoop) -> ServerBootstrap {
-        ServerBootstrap(group: loop, childGroup: loop)
+    private func makeBootstrap() -> ServerBootstrap {
+        ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 512)
             .serverChannelOption(ChannelOptions.maxMessagesPerRead, value: 16)
-            .childChannelOption(ChannelOptions.maxMessagesPerRead, value: 4)
             .childChannelOption(ChannelOptions.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 4096))
-            .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: false)
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     try self.configure(channel, peer: PeerCredentialReader.read(channel))
@@ -109,15 +103,9 @@ public final class LocalAPIServer: Sendable {
         }
 
         let limits = self.limits.withLock { $0 }
-        var decoderLimits = NIOHTTPDecoderLimitConfiguration()
-        decoderLimits.maxHeaderListSize = limits.maxHeaderBytes
-        decoderLimits.maxHeaderFieldSize = limits.maxHeaderBytes
         let handler = HTTPConnectionHandler(
             peer: peer, dispatcher: dispatcher, limits: limits, loopConnections: loopConnections(for: channel.eventLoop))
-        let sync = channel.pipeline.syncOperations
-        try sync.addHandler(
-            ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .drop, limitConfiguration: decoderLimits)))
-        try sync.addHandler(handler)
+        try channel.pipeline.syncOperations.addHandler(handler)
     }
 
     private func loopConnections(for loop: EventLoop) -> LoopConnections {
