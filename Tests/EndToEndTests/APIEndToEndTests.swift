@@ -199,3 +199,61 @@ final class Counter: @unchecked Sendable {
     func add() { lock.lock(); n += 1; lock.unlock() }
     var value: Int { lock.lock(); defer { lock.unlock() }; return n }
 }
+
+/// HTTP/1.1 details real clients rely on.
+@Suite("HTTP/1.1 behaviour", .serialized)
+struct HTTPBehaviourEndToEndTests {
+    let dir = Paths.makeTempDir("http")
+    let daemon: DaemonProcess
+
+    init() throws {
+        daemon = try DaemonProcess(dataDir: dir, config: DaemonProcess.config(dataDir: dir))
+    }
+
+    @Test func pipelinedRequestsAreAnsweredInOrderOnOneConnection() throws {
+        let c = try UnixConnection(path: daemon.socket)
+        try c.send(
+            "POST /api/v4/server_busy?seconds=60 HTTP/1.1\r\nHost: _\r\n\r\nGET /api/v4/server_busy HTTP/1.1\r\nHost: _\r\n\r\n"
+                + "DELETE /api/v4/server_busy HTTP/1.1\r\nHost: _\r\n\r\nGET /api/v4/server_busy HTTP/1.1\r\nHost: _\r\n\r\n")
+        #expect(try c.readResponse().text == #"{"status":"OK"}"#)
+        #expect(try c.readResponse().json()["busy"] as? Bool == true)
+        #expect(try c.readResponse().status == 200)
+        #expect(try c.readResponse().json()["busy"] as? Bool == false)
+    }
+
+    @Test func expectContinueGetsAnInterimAnswer() throws {
+        let c = try UnixConnection(path: daemon.socket)
+        try c.send("POST /api/v4/caches/invalidate HTTP/1.1\r\nHost: _\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n")
+        let interim = try c.readResponse()
+        #expect(interim.status == 100)
+        try c.send("{}")
+        #expect(try c.readResponse().status == 200)
+    }
+
+    @Test func curlWithALargeBodyIsNotDelayed() throws {
+        // curl sends Expect: 100-continue for bodies over 1 KiB and waits a second without the 100.
+        let body = "{\"pad\":\"" + String(repeating: "x", count: 4000) + "\"}"
+        let started = Date()
+        let r = try Command.run("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--unix-socket", daemon.socket,
+                                                  "-X", "POST", "-H", "Content-Type: application/json", "--data", body,
+                                                  "http://_/api/v4/caches/invalidate"])
+        #expect(r.stdout == "200")
+        #expect(Date().timeIntervalSince(started) < 0.9)
+    }
+
+    @Test func malformedRequestLineIs400AndCloses() throws {
+        let c = try UnixConnection(path: daemon.socket)
+        try c.send("GET /api/v4/system/ping HTTP/9.9\r\n\r\n")
+        let r = try c.readResponse()
+        #expect(r.status == 400)
+        #expect(r.json()["id"] as? String == "api.context.bad_request.app_error")
+        #expect(c.waitForClose())
+    }
+
+    @Test func http10ClosesAfterTheAnswer() throws {
+        let c = try UnixConnection(path: daemon.socket)
+        try c.send("GET /api/v4/system/ping HTTP/1.0\r\n\r\n")
+        #expect(try c.readResponse().headers["connection"] == "close")
+        #expect(c.waitForClose())
+    }
+}
