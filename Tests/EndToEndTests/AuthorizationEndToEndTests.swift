@@ -134,6 +134,23 @@ struct AuthorizationEndToEndTests {
         #expect(allowed.stdout == "busy: false\n")
     }
 
+    @Test func aPeerWithManyGroupsIsStillRecognised() throws {
+        // More groups than the first SO_PEERGROUPS buffer holds (32): the larger buffer is used.
+        let user = "stw-manygroups"
+        var groups: [String] = []
+        for i in 0..<40 {
+            let g = "stw-g\(i)"
+            if !TestUsers.exists(group: g) { try Command.run(Paths.tool("groupadd")!, [g]) }
+            groups.append(g)
+        }
+        groups.append(TestUsers.adminGroup)
+        if !TestUsers.exists(user: user) {
+            try Command.run(Paths.tool("useradd")!, ["--no-create-home", "--shell", "/usr/sbin/nologin", "--groups", groups.joined(separator: ","), user])
+        }
+        #expect(try status("POST", "/server_busy?seconds=5", as: user) == 200)
+        #expect(try status("DELETE", "/server_busy", as: user) == 200)
+    }
+
     @Test func cacheInvalidateMakesANewUserVisibleToThePolicy() throws {
         TestUsers.delete(user: Self.lateUser)
         defer { TestUsers.delete(user: Self.lateUser) }
