@@ -1,1 +1,8 @@
-/* Header-only module; this file exists so SwiftPM builds the target. */
+#define _GNU_SOURCE
+#include <stddef.h>
+#include <sys/socket.h>
+#include "steward_shims.h"
+
+int steward_accept(int fd) {
+    return accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+}

@@ -11,19 +11,16 @@ struct steward_ucred {
     uint32_t gid;
 };
 
-/* Fixed-size buffers for SO_PEERGROUPS: the small one first (most processes have a few groups),
-   the large one when the kernel answers ERANGE. A peer with more than 256 groups fails both, and
-   Steward then treats its identity as unknown (deny, never guess). */
-struct steward_peer_groups_small {
-    uint32_t gids[32];
-};
+/* SO_PEERGROUPS is read into 32 gids first and into this many when the kernel answers ERANGE. A
+   peer with more groups is treated as unknown (deny, never guess). */
 #define STEWARD_MAX_PEER_GROUPS 256
-struct steward_peer_groups {
-    uint32_t gids[STEWARD_MAX_PEER_GROUPS];
-};
 
 #define STEWARD_SO_PEERCRED 17
 #define STEWARD_SO_PEERGROUPS 59
 #define STEWARD_SO_PEERPIDFD 77
+
+/* accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK): accept4 is a GNU extension Swift's Glibc
+   module does not expose. Returns the new fd or -1 with errno set. */
+int steward_accept(int fd);
 
 #endif

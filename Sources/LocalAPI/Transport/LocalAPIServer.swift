@@ -10,15 +10,15 @@ import Glibc
 
 /// Serves the API on one or more listening unix sockets.
 ///
-/// Each accepted connection's peer credentials are read once in the child channel initializer,
-/// before any byte is parsed, and travel with the connection as a typed value.
+/// Each accepted connection's peer credentials are read once, by the `Acceptor`, before NIO owns the
+/// socket and before any byte is parsed, and travel with the connection as a typed value.
 public final class LocalAPIServer: Sendable {
     private let dispatcher: Dispatcher
     private let limiter: ConnectionLimiter
     private let limits: Mutex<TransportLimits>
     private let group: EventLoopGroup
     private let logger: Logger
-    private let serverChannels = Mutex<[Channel]>([])
+    private let acceptors = Mutex<[Acceptor]>([])
     private let listenerSockets = Mutex<[ListenerSocket]>([])
     private let loops: [ObjectIdentifier: LoopConnections]
 
@@ -46,11 +46,11 @@ public final class LocalAPIServer: Sendable {
         listenerSockets.withLock { $0 = listeners }
         for l in loops.values { l.start() }
         for listener in listeners {
-            // One acceptor per listener; NIO spreads the connections over the event loops. (Several
-            // loops polling duplicates of one listening socket is faster, but every loop then wakes
-            // for every connection and all but one find nothing, which NIO asserts never happens.)
-            let channel = try await makeBootstrap().withBoundSocket(listener.fd).get()
-            serverChannels.withLock { $0.append(channel) }
+            let acceptor = Acceptor(listener: listener, loops: Array(loops.values)) { [self] fd, peer, loop in
+                self.adopt(fd, peer: peer, on: loop)
+            }
+            try acceptor.start()
+            acceptors.withLock { $0.append(acceptor) }
             logger.info(
                 "listening",
                 metadata: ["listener": "\(listener.settings.name)", "path": "\(listener.settings.path)",
@@ -61,9 +61,12 @@ public final class LocalAPIServer: Sendable {
     /// Stops accepting, lets requests in flight finish, closes idle keep-alive connections, and
     /// waits (up to `timeout`) for every connection to close. Removes socket files we created.
     public func shutdown(timeout: Duration) async {
-        let servers = serverChannels.withLock { s in defer { s.removeAll() }; return s }
-        for s in servers { try? await s.close() }
-        for l in listenerSockets.withLock({ $0 }) { l.removeFileIfOwned() }
+        let stopped = acceptors.withLock { a in defer { a.removeAll() }; return a }
+        for a in stopped { a.stop() }
+        for l in listenerSockets.withLock({ $0 }) {
+            l.removeFileIfOwned()
+            _ = SystemCalls.close(l.fd)
+        }
         for l in loops.values { try? await l.shutdown().get() }
         let deadline = ContinuousClock.now + timeout
         while limiter.openConnections > 0 && ContinuousClock.now < deadline {
@@ -75,28 +78,29 @@ public final class LocalAPIServer: Sendable {
         for l in loops.values { l.stopSweeping() }
     }
 
-    private func makeBootstrap() -> ServerBootstrap {
-        ServerBootstrap(group: group)
-            .serverChannelOption(ChannelOptions.backlog, value: 512)
-            .serverChannelOption(ChannelOptions.maxMessagesPerRead, value: 16)
-            .childChannelOption(ChannelOptions.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 4096))
-            .childChannelInitializer { [self] channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try self.configure(channel, peer: PeerCredentialReader.read(channel))
-                }
-            }
-    }
-
-    private func configure(_ channel: Channel, peer: PeerCredentials) throws {
+    /// Hands an accepted socket to its event loop: refused with a 503 over the connection caps,
+    /// otherwise wrapped in a NIO channel whose pipeline is our connection handler.
+    private func adopt(_ fd: Int32, peer: PeerCredentials, on loop: LoopConnections) {
         if let refusal = limiter.acquire(uid: peer.uid) {
             logger.warning(
                 "connection refused",
                 metadata: ["message_id": "\(JournalMessageID.connectionRefused)", "peer_uid": "\(peer.uid)",
                            "peer_pid": "\(peer.pid)", "reason": "\(refusal)"])
             Self.closePidfd(peer)
-            try channel.pipeline.syncOperations.addHandler(RefuseConnectionHandler(error: .tooManyConnections(detail: refusal)))
+            RefuseConnection.answer(fd: fd, error: .tooManyConnections(detail: refusal))
             return
         }
+        let bootstrap = ClientBootstrap(group: loop.loop).channelInitializer { [self] channel in
+            channel.eventLoop.makeCompletedFuture { try self.configure(channel, peer: peer) }
+        }
+        bootstrap.withConnectedSocket(fd).whenFailure { [self] error in
+            limiter.release(uid: peer.uid)
+            Self.closePidfd(peer)
+            logger.warning("could not adopt an accepted connection", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func configure(_ channel: Channel, peer: PeerCredentials) throws {
         channel.closeFuture.whenComplete { [limiter] _ in
             limiter.release(uid: peer.uid)
             Self.closePidfd(peer)
@@ -120,24 +124,14 @@ public final class LocalAPIServer: Sendable {
     }
 }
 
-/// Answers a refused connection with a raw 503 and closes it.
-final class RefuseConnectionHandler: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
-    let error: AppError
-
-    init(error: AppError) { self.error = error }
-
-    func channelActive(context: ChannelHandlerContext) {
+/// Answers a refused connection with a raw 503 and closes it, before NIO ever sees the socket.
+enum RefuseConnection {
+    static func answer(fd: Int32, error: AppError) {
         let body = error.json
         let text = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
-        let buffer = context.channel.allocator.buffer(string: text)
-        context.writeAndFlush(wrapOutboundOut(buffer)).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        let bytes = Array(text.utf8)
+        // A fresh socket's send buffer holds this easily; a short write just truncates a refusal.
+        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        close(fd)
     }
-
-    func handlerAdded(context: ChannelHandlerContext) {
-        if context.channel.isActive { channelActive(context: context) }
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
 }
