@@ -109,6 +109,17 @@ struct LifecycleEndToEndTests {
         #expect(daemon.waitForExit() == 0)
     }
 
+    @Test func watchdogIsFedWhenRequested() throws {
+        let dir = Paths.makeTempDir("watchdog")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let notify = try NotifyListener(path: dir + "/notify.sock")
+        let daemon = try DaemonProcess(
+            dataDir: dir, config: DaemonProcess.config(dataDir: dir),
+            environment: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "200000"])
+        #expect(notify.waitFor("WATCHDOG=1", timeout: 3) != nil)
+        daemon.stop()
+    }
+
     @Test func sighupWithABrokenConfigKeepsTheRunningOne() throws {
         let dir = Paths.makeTempDir("sighup")
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -149,6 +160,42 @@ struct LifecycleEndToEndTests {
         try idle.send("GET /api/v4/system/ping HTTP/1.1\r\nHost: _\r\n\r\n")
         #expect(try idle.readResponse().status == 200)
         #expect(idle.waitForClose(), "an idle keep-alive connection is closed after IdleTimeoutSeconds")
+    }
+
+    @Test func internalErrorsDoNotLeakDetails() throws {
+        let dir = Paths.makeTempDir("leak")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let daemon = try DaemonProcess(dataDir: dir, config: DaemonProcess.config(dataDir: dir))
+        // Make the store unopenable: recycle must fail, answer a generic error, and keep serving.
+        try FileManager.default.removeItem(atPath: dir + "/steward.db")
+        try FileManager.default.createDirectory(atPath: dir + "/steward.db", withIntermediateDirectories: false)
+        let r = try UnixHTTP.post(daemon.socket, "/api/v4/database/recycle")
+        #expect(r.status == 500)
+        #expect(r.json()["id"] as? String == "api.database.recycle.app_error")
+        #expect(r.json()["detailed_error"] as? String == "")
+        #expect(!r.text.contains(dir) && !r.text.lowercased().contains("sqlite"))
+        #expect(!daemon.logLines(containing: "unexpected error", "request_id=\"\(r.json()["request_id"] as? String ?? "")\"").isEmpty)
+        #expect(try UnixHTTP.get(daemon.socket, "/api/v4/server_busy").status == 200, "the old connections keep serving")
+    }
+
+    @Test(.enabled(if: Paths.isRoot, "needs root to create the group"))
+    func groupListenerIsOwnedByItsGroup() throws {
+        TestUsers.ensure
+        let dir = Paths.makeTempDir("group")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var config = DaemonProcess.config(dataDir: dir)
+        config.serviceSettings.listeners.append(
+            ListenerSettings(name: "ops.sock", path: dir + "/ops.sock", mode: "0660", group: TestUsers.observerGroup))
+        let daemon = try DaemonProcess(dataDir: dir, config: config)
+        defer { daemon.stop() }
+        var st = stat()
+        #expect(lstat(dir + "/ops.sock", &st) == 0)
+        #expect(st.st_mode & 0o777 == 0o660)
+        let gid = try Command.run(Paths.tool("getent")!, ["group", TestUsers.observerGroup]).stdout.split(separator: ":")[2]
+        #expect(String(st.st_gid) == gid)
+        // Gate 1 in action: a member of the group connects, anyone else is refused by the file mode.
+        #expect(try Command.stewardctl(["system", "getbusy"], socket: dir + "/ops.sock", as: TestUsers.observer).status == 0)
+        #expect(try Command.stewardctl(["system", "ping"], socket: dir + "/ops.sock", as: TestUsers.nobody).status == 77)
     }
 
     @Test func connectionCapPerUID() throws {
