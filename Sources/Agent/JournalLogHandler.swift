@@ -1,4 +1,5 @@
 import CSystemd
+import LocalAPI
 import Logging
 import StewardModel
 import Synchronization
@@ -16,15 +17,26 @@ final class SharedLogLevel: Sendable {
     }
 }
 
-/// A swift-log handler that writes structured journal entries with `sd_journal_sendv`: MESSAGE,
-/// PRIORITY, CODE_FILE/LINE/FUNC, SYSLOG_IDENTIFIER, MESSAGE_ID (from the `message_id` metadata key)
-/// and every other metadata key as an upper-case field (`peer_uid` → `PEER_UID`).
+/// The daemon's swift-log handler. With journald it writes structured journal entries with
+/// `sd_journal_sendv`: MESSAGE, PRIORITY, CODE_FILE/LINE/FUNC, SYSLOG_IDENTIFIER, MESSAGE_ID (from the
+/// `message_id` metadata key) and every other metadata key as an upper-case field (`peer_uid` →
+/// `PEER_UID`). Without journald it writes one line per entry on stderr, `key="value"` pairs
+/// JSON-quoted so a client-supplied value cannot forge a line.
 ///
 /// Client data only ever travels in its own fields, never interpolated into MESSAGE.
-struct JournalLogHandler: LogHandler {
+struct StewardLogHandler: LogHandler {
+    enum Sink: Sendable { case journal, stderr }
+
     var metadata: Logger.Metadata = [:]
     let label: String
     let sharedLevel: SharedLogLevel
+    let sink: Sink
+
+    init(label: String, sharedLevel: SharedLogLevel, sink: Sink) {
+        self.label = label
+        self.sharedLevel = sharedLevel
+        self.sink = sink
+    }
 
     var logLevel: Logger.Level {
         get { sharedLevel.value }
@@ -37,6 +49,15 @@ struct JournalLogHandler: LogHandler {
     }
 
     func log(event: LogEvent) {
+        var merged = metadata
+        if let extra = event.metadata { merged.merge(extra) { _, new in new } }
+        switch sink {
+        case .journal: writeJournal(event, merged)
+        case .stderr: writeStderr(event, merged)
+        }
+    }
+
+    private func writeJournal(_ event: LogEvent, _ merged: Logger.Metadata) {
         var fields: [String] = [
             "MESSAGE=\(event.message)",
             "PRIORITY=\(event.level.syslogPriority)",
@@ -46,14 +67,22 @@ struct JournalLogHandler: LogHandler {
             "CODE_FUNC=\(event.function)",
             "LOGGER=\(label)",
         ]
-        var merged = metadata
-        if let extra = event.metadata { merged.merge(extra) { _, new in new } }
         for (key, value) in merged {
             let name = JournalField.name(for: key)
             guard !name.isEmpty else { continue }
             fields.append("\(name)=\(value)")
         }
         JournalField.send(fields)
+    }
+
+    private func writeStderr(_ event: LogEvent, _ merged: Logger.Metadata) {
+        var line = "<\(event.level.syslogPriority)>stewardd \(event.level): \(JSONWriter.quote(event.message.description))"
+        for key in merged.keys.sorted() {
+            line += " \(key)=\(JSONWriter.quote("\(merged[key]!)"))"
+        }
+        line += "\n"
+        let bytes = Array(line.utf8)
+        _ = bytes.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
     }
 }
 
@@ -87,49 +116,7 @@ enum JournalField {
     /// True when journald answers on its socket (sd_journal_sendv drops entries silently otherwise,
     /// and a socket file left by a stopped journald must not swallow our logs).
     static var journaldAvailable: Bool {
-        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let path = Array("/run/systemd/journal/socket".utf8)
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            raw.copyBytes(from: path)
-            raw[path.count] = 0
-        }
-        return withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        } == 0
-    }
-}
-
-/// Fallback without journald: one line per entry on stderr, `key="value"` pairs JSON-quoted so a
-/// client-supplied value cannot forge a line.
-struct StderrLogHandler: LogHandler {
-    var metadata: Logger.Metadata = [:]
-    let label: String
-    let sharedLevel: SharedLogLevel
-
-    var logLevel: Logger.Level {
-        get { sharedLevel.value }
-        set { sharedLevel.value = newValue }
-    }
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        var merged = metadata
-        if let extra = event.metadata { merged.merge(extra) { _, new in new } }
-        var line = "<\(event.level.syslogPriority)>stewardd \(event.level): \(JSONWriter.quote(event.message.description))"
-        for key in merged.keys.sorted() {
-            line += " \(key)=\(JSONWriter.quote("\(merged[key]!)"))"
-        }
-        line += "\n"
-        let bytes = Array(line.utf8)
-        _ = bytes.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+        UnixSocketPath.isAnswering("/run/systemd/journal/socket", type: SOCK_DGRAM)
     }
 }
 

@@ -29,9 +29,7 @@ enum StewardDaemon {
         let level = SharedLogLevel(Logger.Level(configName: config.logSettings.level) ?? .info)
         let useJournal = config.logSettings.enableJournal && JournalField.journaldAvailable
         LoggingSystem.bootstrap { label in
-            useJournal
-                ? JournalLogHandler(label: label, sharedLevel: level) as any LogHandler
-                : StderrLogHandler(label: label, sharedLevel: level)
+            StewardLogHandler(label: label, sharedLevel: level, sink: useJournal ? .journal : .stderr)
         }
         let logger = Logger(label: "stewardd")
 

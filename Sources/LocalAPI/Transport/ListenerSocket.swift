@@ -82,16 +82,7 @@ public struct ListenerSocket: Sendable {
     }
 
     /// True when something accepts a connection on `path` (a live daemon), false for a stale file.
-    public static func isAnswering(_ path: String) -> Bool {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var addr = sockaddr_un.make(path)
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        return rc == 0
-    }
+    public static func isAnswering(_ path: String) -> Bool { UnixSocketPath.isAnswering(path, type: SOCK_STREAM) }
 
     /// Removes the socket file if we created it and it is still ours (same inode as our socket).
     public func removeFileIfOwned() {
@@ -109,6 +100,20 @@ public struct ListenerSocket: Sendable {
         var buffer = [CChar](repeating: 0, count: 65536)
         guard getgrnam_r(name, &grp, &buffer, buffer.count, &result) == 0, result != nil else { return nil }
         return grp.gr_gid
+    }
+}
+
+/// Unix socket addresses by path.
+public enum UnixSocketPath {
+    /// True when a socket of `type` at `path` accepts a connection (stream) or a peer (datagram).
+    public static func isAnswering(_ path: String, type: __socket_type) -> Bool {
+        let fd = socket(AF_UNIX, Int32(type.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var addr = sockaddr_un.make(path)
+        return withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        } == 0
     }
 }
 
