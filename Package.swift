@@ -44,7 +44,7 @@ let package = Package(
         .target(
             name: "LocalAPI",
             dependencies: [
-                "CStewardShims", "StewardModel", "Maintenance", "Store",
+                "CStewardShims", "StewardModel", "Maintenance", "Integrity", "Store",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -74,7 +74,8 @@ let package = Package(
         .testTarget(name: "StewardModelTests", dependencies: ["StewardModel"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "MaintenanceTests", dependencies: ["Maintenance", "Store", "StewardModel"]),
-        .testTarget(name: "LocalAPITests", dependencies: ["LocalAPI", "StewardModel", "Maintenance", "Store"]),
+        .testTarget(name: "LocalAPITests", dependencies: ["LocalAPI", "StewardModel", "Maintenance", "Integrity", "Store"]),
+        .testTarget(name: "IntegrityTests", dependencies: ["Integrity", "StewardModel", "Store"]),
         // End-to-end: the built stewardd and stewardctl over real sockets, real users, real systemd tools.
         .testTarget(name: "EndToEndTests", dependencies: ["StewardModel"]),
     ],

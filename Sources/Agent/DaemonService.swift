@@ -16,6 +16,7 @@ struct DaemonService: Service {
     let policy: PolicyProvider
     let busy: ServerBusyService
     let store: DatabasePool
+    let settings: RuntimeSettings
     let logLevel: SharedLogLevel
     let group: EventLoopGroup
     let logger: Logger
@@ -29,7 +30,8 @@ struct DaemonService: Service {
             metadata: ["message_id": "\(JournalMessageID.started)", "listeners": "\(listeners)",
                        "data_source": "\(config.sqlSettings.dataSource)", "version": "\(StewardVersion.version)"])
 
-        let reloader = Reloader(current: config, loader: loader, server: server, policy: policy, logLevel: logLevel, logger: logger)
+        let reloader = Reloader(
+            current: config, loader: loader, server: server, policy: policy, settings: settings, logLevel: logLevel, logger: logger)
         await withTaskGroup(of: Void.self) { tasks in
             if let interval = SystemdNotifier.watchdogInterval {
                 tasks.addTask { await feedWatchdog(every: interval / 2) }
@@ -74,10 +76,13 @@ actor Reloader {
     let loader: ConfigLoader
     let server: LocalAPIServer
     let policy: PolicyProvider
+    let settings: RuntimeSettings
     let logLevel: SharedLogLevel
     let logger: Logger
 
-    init(current: StewardConfig, loader: ConfigLoader, server: LocalAPIServer, policy: PolicyProvider, logLevel: SharedLogLevel, logger: Logger) {
+    init(current: StewardConfig, loader: ConfigLoader, server: LocalAPIServer, policy: PolicyProvider, settings: RuntimeSettings,
+         logLevel: SharedLogLevel, logger: Logger) {
+        self.settings = settings
         self.current = current
         self.loader = loader
         self.server = server
@@ -100,6 +105,7 @@ actor Reloader {
             return
         }
         policy.update(rules: next.localAuthorizationSettings.rules)
+        settings.replace(with: next)
         server.apply(next.serviceSettings)
         if let level = Logger.Level(configName: next.logSettings.level) { logLevel.value = level }
         var needsRestart: [String] = []

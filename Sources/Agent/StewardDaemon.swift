@@ -2,6 +2,7 @@ import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
 #endif
+import Integrity
 import LocalAPI
 import Logging
 import Maintenance
@@ -49,7 +50,9 @@ enum StewardDaemon {
         for cache: any PurgeableCache in [loader, resolver.users, resolver.groups, policy, database.schema, PreparedStatementCache(store: pool)] {
             caches.register(cache)
         }
-        let services = APIServices(busy: busy, database: database, caches: caches)
+        let settings = RuntimeSettings(config)
+        let services = APIServices(
+            busy: busy, database: database, caches: caches, integrity: IntegrityChecker(store: pool), settings: settings)
         let dispatcher = Dispatcher(policy: policy, services: services, logger: logger)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let server = LocalAPIServer(dispatcher: dispatcher, settings: config.serviceSettings, group: group, logger: logger)
@@ -66,7 +69,7 @@ enum StewardDaemon {
         }
 
         let daemon = DaemonService(
-            config: config, loader: loader, server: server, policy: policy, busy: busy, store: pool, logLevel: level,
+            config: config, loader: loader, server: server, policy: policy, busy: busy, store: pool, settings: settings, logLevel: level,
             group: group, logger: logger)
         let serviceGroup = ServiceGroup(
             services: [daemon], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)

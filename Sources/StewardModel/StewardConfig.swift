@@ -7,6 +7,7 @@ public struct StewardConfig: Sendable, Equatable, Codable {
     public var sqlSettings = SqlSettings()
     public var localAuthorizationSettings = LocalAuthorizationSettings()
     public var logSettings = LogSettings()
+    public var integritySettings = IntegritySettings()
 
     public init() {}
 
@@ -15,6 +16,7 @@ public struct StewardConfig: Sendable, Equatable, Codable {
         case sqlSettings = "SqlSettings"
         case localAuthorizationSettings = "LocalAuthorizationSettings"
         case logSettings = "LogSettings"
+        case integritySettings = "IntegritySettings"
     }
 
     public init(from decoder: Decoder) throws {
@@ -24,6 +26,7 @@ public struct StewardConfig: Sendable, Equatable, Codable {
         localAuthorizationSettings =
             try c.decodeIfPresent(LocalAuthorizationSettings.self, forKey: .localAuthorizationSettings) ?? .init()
         logSettings = try c.decodeIfPresent(LogSettings.self, forKey: .logSettings) ?? .init()
+        integritySettings = try c.decodeIfPresent(IntegritySettings.self, forKey: .integritySettings) ?? .init()
     }
 
     /// Production defaults (spec §1): socket in /run/steward, database in /var/lib/steward.
@@ -42,6 +45,7 @@ public struct StewardConfig: Sendable, Equatable, Codable {
         try sqlSettings.validate()
         try localAuthorizationSettings.validate()
         try logSettings.validate()
+        try integritySettings.validate()
     }
 }
 
@@ -225,5 +229,87 @@ public struct LogSettings: Sendable, Equatable, Codable {
         if !Self.levels.contains(level) {
             throw ConfigValidationError(setting: "LogSettings.Level", reason: "must be one of \(Self.levels.joined(separator: ", ")), got '\(level)'")
         }
+    }
+}
+
+/// `IntegritySettings`: relations checked after Mattermost's, foreign-key discovery, the record cap.
+public struct IntegritySettings: Sendable, Equatable, Codable {
+    public var relations: [IntegrityRelationSettings] = []
+    /// Also check the relations the schema declares as foreign keys (`PRAGMA foreign_key_list`).
+    public var discoverForeignKeys = false
+    /// Records kept per relation in an answer; the true count goes to the journal.
+    public var maxRecordsPerRelation = 10_000
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case relations = "Relations", discoverForeignKeys = "DiscoverForeignKeys", maxRecordsPerRelation = "MaxRecordsPerRelation"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        relations = try c.decodeIfPresent([IntegrityRelationSettings].self, forKey: .relations) ?? []
+        discoverForeignKeys = try c.decodeIfPresent(Bool.self, forKey: .discoverForeignKeys) ?? false
+        maxRecordsPerRelation = try c.decodeIfPresent(Int.self, forKey: .maxRecordsPerRelation) ?? 10_000
+    }
+
+    func validate() throws(ConfigValidationError) {
+        if maxRecordsPerRelation < 1 {
+            throw ConfigValidationError(setting: "IntegritySettings.MaxRecordsPerRelation", reason: "must be at least 1, got \(maxRecordsPerRelation)")
+        }
+        for (i, r) in relations.enumerated() {
+            for (name, value) in [("ParentTable", r.parentTable), ("ParentKey", r.parentKey), ("ChildTable", r.childTable), ("ChildForeignKey", r.childForeignKey)] {
+                if !IntegrityRelationSettings.isIdentifier(value) {
+                    throw ConfigValidationError(setting: "IntegritySettings.Relations[\(i)].\(name)", reason: "must be a plain SQL identifier, got '\(value)'")
+                }
+            }
+            if !r.childIdColumn.isEmpty && !IntegrityRelationSettings.isIdentifier(r.childIdColumn) {
+                throw ConfigValidationError(setting: "IntegritySettings.Relations[\(i)].ChildIdColumn", reason: "must be a plain SQL identifier, got '\(r.childIdColumn)'")
+            }
+        }
+    }
+}
+
+/// One configured relation: rows of `ChildTable` whose `ChildForeignKey` matches no `ParentKey` of
+/// `ParentTable` are orphans.
+public struct IntegrityRelationSettings: Sendable, Equatable, Codable {
+    public var parentTable: String
+    public var parentKey: String
+    public var childTable: String
+    public var childForeignKey: String
+    /// The child's own id column, reported as `child_id`; empty when it has none.
+    public var childIdColumn: String
+    /// Rows with an empty (or NULL) foreign key are not orphans.
+    public var skipEmpty: Bool
+
+    public init(parentTable: String, parentKey: String = "Id", childTable: String, childForeignKey: String,
+                childIdColumn: String = "", skipEmpty: Bool = false) {
+        self.parentTable = parentTable
+        self.parentKey = parentKey
+        self.childTable = childTable
+        self.childForeignKey = childForeignKey
+        self.childIdColumn = childIdColumn
+        self.skipEmpty = skipEmpty
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case parentTable = "ParentTable", parentKey = "ParentKey", childTable = "ChildTable"
+        case childForeignKey = "ChildForeignKey", childIdColumn = "ChildIdColumn", skipEmpty = "SkipEmpty"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        parentTable = try c.decode(String.self, forKey: .parentTable)
+        parentKey = try c.decodeIfPresent(String.self, forKey: .parentKey) ?? "Id"
+        childTable = try c.decode(String.self, forKey: .childTable)
+        childForeignKey = try c.decode(String.self, forKey: .childForeignKey)
+        childIdColumn = try c.decodeIfPresent(String.self, forKey: .childIdColumn) ?? ""
+        skipEmpty = try c.decodeIfPresent(Bool.self, forKey: .skipEmpty) ?? false
+    }
+
+    /// Letters, digits and underscores, not starting with a digit: safe to put in SQL unquoted.
+    public static func isIdentifier(_ s: String) -> Bool {
+        guard let first = s.utf8.first, !(first >= 48 && first <= 57), s.utf8.count <= 64 else { return false }
+        return s.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 95 }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import LocalAPI
+import Integrity
 import Logging
 import Maintenance
 import StewardModel
@@ -19,7 +20,7 @@ import Testing
             migrations: MaintenanceSchema.migrations)
         let services = APIServices(
             busy: ServerBusyService(store: pool, logger: logger), database: DatabaseMaintenance(store: pool, logger: logger),
-            caches: CacheRegistry())
+            caches: CacheRegistry(), integrity: IntegrityChecker(store: pool), settings: RuntimeSettings(StewardConfig()))
         let policy = PolicyProvider(rules: [PolicyRule(uids: [0], roles: ["system_admin"])], resolver: IdentityResolver(), logger: logger)
         dispatcher = Dispatcher(policy: policy, services: services, logger: logger)
     }

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import Integrity
 import Logging
 import NIOHTTP1
 import Maintenance
@@ -105,11 +106,16 @@ public struct APIServices: Sendable {
     public var busy: ServerBusyService
     public var database: DatabaseMaintenance
     public var caches: CacheRegistry
+    public var integrity: IntegrityChecker
+    public var settings: RuntimeSettings
 
-    public init(busy: ServerBusyService, database: DatabaseMaintenance, caches: CacheRegistry) {
+    public init(busy: ServerBusyService, database: DatabaseMaintenance, caches: CacheRegistry,
+                integrity: IntegrityChecker, settings: RuntimeSettings) {
         self.busy = busy
         self.database = database
         self.caches = caches
+        self.integrity = integrity
+        self.settings = settings
     }
 }
 

@@ -23,6 +23,10 @@ public enum RouteTable {
             "DELETE", prefix + "/server_busy", permission: .permission(.manageSystem), audit: .always,
             summary: "Clear the busy state", handler: ServerBusyHandlers.clear),
         Route(
+            "POST", prefix + "/integrity", permission: .permission(.manageSystem), audit: .always,
+            summary: "Mattermost's relational integrity checks over one snapshot of the store",
+            handler: IntegrityHandlers.check),
+        Route(
             "POST", prefix + "/caches/invalidate", permission: .permission(.invalidateCaches), audit: .always,
             summary: "Purge every cache the daemon keeps", handler: MaintenanceHandlers.invalidateCaches),
         Route(

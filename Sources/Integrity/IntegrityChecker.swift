@@ -1,0 +1,354 @@
+import StewardModel
+import Store
+
+/// What a check run found, with what the journal and the job report need beyond the wire result.
+public struct IntegrityReport: Sendable {
+    public var results: [IntegrityCheckResult]
+    /// Checks not run because a table they name does not exist.
+    public var skipped: [String]
+    /// The true number of orphans per check (the answer keeps at most the cap).
+    public var orphanCounts: [(check: String, count: Int)]
+    /// Checks whose records were cut at the cap.
+    public var truncated: [String]
+    public var rowsScanned: Int
+}
+
+/// Runs relational integrity checks over one consistent snapshot of the store.
+///
+/// Mattermost runs one `NOT EXISTS` query per relation, which probes a parent b-tree once per child
+/// row. Here every parent table is read once into an `IDSet`, every child table is read once for all
+/// of its relations, and rows are probed from SQLite's column bytes without allocating. Orphans are
+/// kept up to a cap per relation (ordered as Mattermost's `ORDER BY` foreign key), so memory does not
+/// grow with their number.
+public final class IntegrityChecker: Sendable {
+    private let store: DatabasePool
+
+    public init(store: DatabasePool) { self.store = store }
+
+    public struct Options: Sendable {
+        public var configured: [IntegrityRelationSettings]
+        public var discoverForeignKeys: Bool
+        public var maxRecordsPerRelation: Int
+        /// Called after each table has been read (tests use it to write concurrently).
+        public var afterTableScan: (@Sendable (String) -> Void)?
+
+        public init(configured: [IntegrityRelationSettings] = [], discoverForeignKeys: Bool = false,
+                    maxRecordsPerRelation: Int = 10_000, afterTableScan: (@Sendable (String) -> Void)? = nil) {
+            self.configured = configured
+            self.discoverForeignKeys = discoverForeignKeys
+            self.maxRecordsPerRelation = maxRecordsPerRelation
+            self.afterTableScan = afterTableScan
+        }
+    }
+
+    public func run(_ options: Options) async throws -> IntegrityReport {
+        try await store.read { conn in try Self.run(conn, options) }
+    }
+
+    /// Synchronous form for callers already on a store thread (the integrity job).
+    public func runSync(_ options: Options) throws -> IntegrityReport {
+        try store.readSync { conn in try Self.run(conn, options) }
+    }
+
+    static func run(_ conn: Connection, _ options: Options) throws -> IntegrityReport {
+        // One read transaction: every statement below reads the same WAL snapshot.
+        try conn.execute("BEGIN")
+        defer { try? conn.execute("COMMIT") }
+        let schema = try Schema(conn)
+        var checks = MattermostRelations.checks
+        checks += options.configured.map { c in
+            IntegrityCheck([Relation(parent: c.parentTable, parentKey: c.parentKey, child: c.childTable, foreignKey: c.childForeignKey,
+                                     childId: c.childIdColumn.isEmpty ? nil : c.childIdColumn, skipEmpty: c.skipEmpty)])
+        }
+        if options.discoverForeignKeys {
+            let known = Set(checks.flatMap(\.parts).map { RelationKey($0) })
+            checks += try schema.declaredForeignKeys(conn).filter { !known.contains(RelationKey($0)) }.map { IntegrityCheck([$0]) }
+        }
+        var run = Run(options: options, schema: schema)
+        try run.execute(checks, conn)
+        return run.report(checks)
+    }
+}
+
+/// Identity of a relation for de-duplicating discovered foreign keys against known ones.
+private struct RelationKey: Hashable {
+    var parent: String, key: String, child: String, fk: String
+    init(_ r: Relation) {
+        parent = r.parentTable.lowercased()
+        key = r.parentKey.lowercased()
+        child = r.childTable.lowercased()
+        fk = r.childForeignKey.lowercased()
+    }
+}
+
+/// Tables and columns present, case-insensitively (SQLite names are).
+struct Schema {
+    private var tables: [String: String] = [:]
+    private var columns: [String: Set<String>] = [:]
+
+    init(_ conn: Connection) throws {
+        for name in try conn.tableNames() { tables[name.lowercased()] = name }
+    }
+
+    func has(table: String) -> Bool { tables[table.lowercased()] != nil }
+
+    mutating func has(column: String, in table: String, _ conn: Connection) throws -> Bool {
+        let t = table.lowercased()
+        if columns[t] == nil {
+            let s = try conn.cached("SELECT name FROM pragma_table_info(?)")
+            s.bind(1, tables[t] ?? table)
+            var names = Set<String>()
+            while try s.step() { names.insert((s.string(0) ?? "").lowercased()) }
+            s.reset()
+            columns[t] = names
+        }
+        return columns[t]!.contains(column.lowercased())
+    }
+
+    /// Single-column foreign keys declared in the schema, as relations.
+    func declaredForeignKeys(_ conn: Connection) throws -> [Relation] {
+        var found: [Relation] = []
+        for child in tables.values.sorted() where !child.hasPrefix("sqlite_") {
+            let fks = try conn.cached("SELECT id, seq, \"table\", \"from\", \"to\" FROM pragma_foreign_key_list(?) ORDER BY id, seq")
+            fks.bind(1, child)
+            var byID: [Int64: [(parent: String, from: String, to: String?)]] = [:]
+            while try fks.step() {
+                byID[fks.int64(0), default: []].append((fks.string(2) ?? "", fks.string(3) ?? "", fks.string(4)))
+            }
+            fks.reset()
+            let pk = try conn.cached("SELECT name FROM pragma_table_info(?) WHERE pk > 0")
+            pk.bind(1, child)
+            var pkColumns: [String] = []
+            while try pk.step() { pkColumns.append(pk.string(0) ?? "") }
+            pk.reset()
+            for id in byID.keys.sorted() {
+                guard let parts = byID[id], parts.count == 1, let part = parts.first else { continue }
+                found.append(Relation(
+                    parent: part.parent, parentKey: part.to ?? "Id", child: child, foreignKey: part.from,
+                    childId: pkColumns.count == 1 ? pkColumns[0] : nil))
+            }
+        }
+        return found
+    }
+}
+
+/// One execution: parent sets, child scans, collected orphans.
+private struct Run {
+    let options: IntegrityChecker.Options
+    var schema: Schema
+    var parents: [String: IDSet] = [:]
+    var collectors: [Relation: OrphanCollector] = [:]
+    var errors: [Int: String] = [:]
+    var skipped: [Int] = []
+    var rowsScanned = 0
+
+    init(options: IntegrityChecker.Options, schema: Schema) {
+        self.options = options
+        self.schema = schema
+    }
+
+    static func quote(_ identifier: String) -> String { "\"" + identifier.replacingQuotes() + "\"" }
+
+    mutating func execute(_ checks: [IntegrityCheck], _ conn: Connection) throws {
+        var runnable: [Int] = []
+        for (i, check) in checks.enumerated() {
+            if check.parts.contains(where: { !schema.has(table: $0.parentTable) || !schema.has(table: $0.childTable) }) {
+                skipped.append(i)
+                continue
+            }
+            if let missing = try missingColumn(check, conn) {
+                errors[i] = "no such column: \(missing)"
+                continue
+            }
+            runnable.append(i)
+        }
+
+        // Parents: each (table, key) read once.
+        var parentKeys: [(table: String, key: String)] = []
+        for i in runnable { for p in checks[i].parts where !parentKeys.contains(where: { $0 == (p.parentTable, p.parentKey) }) {
+            parentKeys.append((p.parentTable, p.parentKey))
+        } }
+        for (table, key) in parentKeys {
+            let stmt = try conn.cached("SELECT \(Self.quote(key)) FROM \(Self.quote(table))")
+            var set = IDSet()
+            while try stmt.step() {
+                stmt.withText(0) { bytes in if let bytes { set.insert(bytes) } }
+                rowsScanned += 1
+            }
+            stmt.reset()
+            parents[Self.parentName(table, key)] = set
+            options.afterTableScan?(table)
+        }
+
+        // Children: each table read once for all of its relations.
+        var byChild: [String: [Relation]] = [:]
+        var childOrder: [String] = []
+        for i in runnable {
+            for p in checks[i].parts {
+                let c = p.childTable.lowercased()
+                if byChild[c] == nil { childOrder.append(c) }
+                if !(byChild[c]?.contains(p) ?? false) { byChild[c, default: []].append(p) }
+            }
+        }
+        for c in childOrder {
+            let relations = byChild[c]!
+            do {
+                try scan(child: relations[0].childTable, relations: relations, conn)
+            } catch {
+                for (i, check) in checks.enumerated() where check.parts.contains(where: { $0.childTable.lowercased() == c }) {
+                    errors[i] = "\(error)"
+                }
+            }
+            options.afterTableScan?(relations[0].childTable)
+        }
+    }
+
+    private mutating func missingColumn(_ check: IntegrityCheck, _ conn: Connection) throws -> String? {
+        for p in check.parts {
+            if !(try schema.has(column: p.parentKey, in: p.parentTable, conn)) { return "\(p.parentTable).\(p.parentKey)" }
+            var needed = [p.childForeignKey]
+            if let id = p.childIdColumn { needed.append(id) }
+            if p.typeFilter != nil { needed.append("Type") }
+            for col in needed where !(try schema.has(column: col, in: p.childTable, conn)) { return "\(p.childTable).\(col)" }
+        }
+        return nil
+    }
+
+    private static func parentName(_ table: String, _ key: String) -> String { table.lowercased() + "." + key.lowercased() }
+
+    private mutating func scan(child: String, relations: [Relation], _ conn: Connection) throws {
+        var columns: [String] = []
+        func index(_ name: String) -> Int32 {
+            if let i = columns.firstIndex(where: { $0.lowercased() == name.lowercased() }) { return Int32(i) }
+            columns.append(name)
+            return Int32(columns.count - 1)
+        }
+        struct Plan {
+            var relation: Relation
+            var fk: Int32
+            var childId: Int32?
+            var type: Int32?
+        }
+        let plans: [Plan] = relations.map { r in
+            Plan(relation: r, fk: index(r.childForeignKey), childId: r.childIdColumn.map(index), type: r.typeFilter.map { _ in index("Type") })
+        }
+        let sets: [IDSet] = plans.map { parents[Self.parentName($0.relation.parentTable, $0.relation.parentKey)]! }
+        var found: [OrphanCollector] = plans.map { _ in OrphanCollector(limit: options.maxRecordsPerRelation) }
+        // The hot loop reads only these plain arrays: no struct with references is copied per row.
+        let fkColumns = plans.map(\.fk)
+        let childIdColumns = plans.map { $0.childId ?? -1 }
+        let skipEmpty = plans.map(\.relation.skipEmpty)
+        let filters: [(column: Int32, isIn: Bool, values: Set<String>)?] = plans.map { plan in
+            guard let f = plan.relation.typeFilter, let column = plan.type else { return nil }
+            switch f {
+            case .isIn(let v): return (column, true, Set(v))
+            case .notIn(let v): return (column, false, Set(v))
+            }
+        }
+
+        let stmt = try conn.cached("SELECT \(columns.map(Self.quote).joined(separator: ", ")) FROM \(Self.quote(child))")
+        defer { stmt.reset() }
+        var rows = 0
+        while try stmt.step() {
+            rows += 1
+            for k in 0..<fkColumns.count {
+                if let filter = filters[k] {
+                    let passes = stmt.withText(filter.column) { bytes -> Bool in
+                        guard let bytes else { return false }  // NULL Type: neither IN nor NOT IN holds
+                        return filter.values.contains(String(decoding: bytes, as: UTF8.self)) == filter.isIn
+                    }
+                    if !passes { continue }
+                }
+                let skip = skipEmpty[k]
+                let orphan = stmt.withText(fkColumns[k]) { bytes -> (Bool, String?) in
+                    guard let bytes else { return (!skip, nil) }
+                    if bytes.isEmpty && skip { return (false, nil) }
+                    if sets[k].contains(bytes) { return (false, nil) }
+                    return (true, String(decoding: bytes, as: UTF8.self))
+                }
+                guard orphan.0 else { continue }
+                let childId = childIdColumns[k] >= 0 ? stmt.string(childIdColumns[k]) : nil
+                found[k].add(OrphanedRecord(parentID: orphan.1, childID: childId))
+            }
+        }
+        rowsScanned += rows
+        for (k, plan) in plans.enumerated() { collectors[plan.relation] = found[k] }
+    }
+
+    func report(_ checks: [IntegrityCheck]) -> IntegrityReport {
+        var results: [IntegrityCheckResult] = []
+        var counts: [(String, Int)] = []
+        var truncated: [String] = []
+        let skippedSet = Set(skipped)
+        for (i, check) in checks.enumerated() where !skippedSet.contains(i) {
+            if let err = errors[i] {
+                results.append(IntegrityCheckResult(data: nil, err: err))
+                continue
+            }
+            var records: [OrphanedRecord] = []
+            var total = 0
+            for part in check.parts {
+                guard var c = collectors[part] else { continue }
+                records += c.sortedRecords()
+                total += c.total
+            }
+            if records.count > options.maxRecordsPerRelation { records.removeLast(records.count - options.maxRecordsPerRelation) }
+            if total > records.count { truncated.append(check.name) }
+            counts.append((check.name, total))
+            results.append(IntegrityCheckResult(data: RelationalIntegrityCheckData(
+                parentName: check.parentName, childName: check.childName, parentIDAttr: check.parentIdAttr,
+                childIDAttr: check.childIdAttr, records: records), err: nil))
+        }
+        return IntegrityReport(
+            results: results, skipped: skipped.map { checks[$0].name }, orphanCounts: counts, truncated: truncated,
+            rowsScanned: rowsScanned)
+    }
+}
+
+/// The first `limit` orphans in Mattermost's order (by foreign key; NULL first, then bytewise; ties by
+/// child id), in memory bounded by twice the limit however many there are.
+struct OrphanCollector {
+    let limit: Int
+    private(set) var total = 0
+    private var records: [OrphanedRecord] = []
+
+    init(limit: Int) { self.limit = limit }
+
+    mutating func add(_ r: OrphanedRecord) {
+        total += 1
+        records.append(r)
+        if records.count >= 2 * limit { compact() }
+    }
+
+    mutating func sortedRecords() -> [OrphanedRecord] {
+        compact()
+        return records
+    }
+
+    private mutating func compact() {
+        records.sort(by: Self.precedes)
+        if records.count > limit { records.removeLast(records.count - limit) }
+    }
+
+    static func precedes(_ a: OrphanedRecord, _ b: OrphanedRecord) -> Bool {
+        if a.parentID != b.parentID { return less(a.parentID, b.parentID) }
+        return less(a.childID, b.childID)
+    }
+
+    private static func less(_ a: String?, _ b: String?) -> Bool {
+        switch (a, b) {
+        case (nil, nil): return false
+        case (nil, _): return true
+        case (_, nil): return false
+        case let (x?, y?): return x.utf8.lexicographicallyPrecedes(y.utf8)
+        }
+    }
+}
+
+extension String {
+    fileprivate func replacingQuotes() -> String {
+        var out = ""
+        for c in self { out += c == "\"" ? "\"\"" : String(c) }
+        return out
+    }
+}
