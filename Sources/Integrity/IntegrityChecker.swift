@@ -136,7 +136,7 @@ struct Schema {
 private struct Run {
     let options: IntegrityChecker.Options
     var schema: Schema
-    var parents: [String: IDSet] = [:]
+    var parents: [String: IDSet] = [:]  // IDSet is a class: shared, not copied
     var collectors: [Relation: OrphanCollector] = [:]
     var errors: [Int: String] = [:]
     var skipped: [Int] = []
@@ -169,8 +169,13 @@ private struct Run {
             parentKeys.append((p.parentTable, p.parentKey))
         } }
         for (table, key) in parentKeys {
+            // Sized from the rowid range (cheap: the b-tree's last key) to avoid rehashing as it fills.
+            let estimate = (try? conn.cached("SELECT max(rowid) FROM \(Self.quote(table))")).map { s -> Int in
+                defer { s.reset() }
+                return (try? s.step()) == true ? Int(s.int64(0)) : 0
+            } ?? 0
             let stmt = try conn.cached("SELECT \(Self.quote(key)) FROM \(Self.quote(table))")
-            var set = IDSet()
+            let set = IDSet(expected: estimate)
             while try stmt.step() {
                 stmt.withText(0) { bytes in if let bytes { set.insert(bytes) } }
                 rowsScanned += 1

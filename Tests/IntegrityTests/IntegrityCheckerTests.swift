@@ -172,7 +172,7 @@ import Testing
     }
 
     @Test func idSetFindsWhatWasInsertedAcrossGrowth() {
-        var set = IDSet(expected: 1)
+        let set = IDSet(expected: 1)
         let ids = (0..<20_000).map { _ in NewID.make() } + ["", "Admin", "x"]
         for id in ids { Array(id.utf8).withUnsafeBufferPointer { set.insert($0) } }
         #expect(set.totalCount == ids.count)
