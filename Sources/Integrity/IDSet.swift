@@ -1,3 +1,8 @@
+import CStewardShims
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A set of key values for one parent table, built once per check.
 ///
 /// Mattermost ids (26 characters of its base32 alphabet, canonical padding) are stored decoded as
@@ -8,32 +13,36 @@
 /// A class over raw buffers: probing it in the hot loop costs no copy-on-write check and no
 /// reference counting of its storage.
 final class IDSet {
-    private var slots: UnsafeMutablePointer<UInt64>      // hi, lo pairs
-    private var occupied: UnsafeMutablePointer<UInt64>   // one bit per slot
+    /// hi, lo pairs; (0, 0) marks an empty slot (the id that decodes to 0 is kept in `hasZero`), so a
+    /// probe touches one cache line, not a bitmap as well.
+    private var slots: UnsafeMutablePointer<UInt64>
     private var mask: Int
     private(set) var count = 0
+    private var hasZero = false
     private var others = Set<String>()
 
     init(expected: Int = 1024) {
         var capacity = 1024
         while capacity * 7 < expected * 10 { capacity <<= 1 }
-        (slots, occupied) = Self.allocate(capacity)
+        slots = Self.allocate(capacity)
         mask = capacity - 1
     }
 
-    deinit {
-        slots.deallocate()
-        occupied.deallocate()
+    deinit { free(slots) }
+
+    /// Zeroed slot storage. Large tables ask for transparent huge pages: probes land at random
+    /// places, and with 4 KiB pages most of them would also miss the TLB.
+    private static func allocate(_ capacity: Int) -> UnsafeMutablePointer<UInt64> {
+        let bytes = capacity * 16
+        let alignment = bytes >= 4 << 20 ? 2 << 20 : 64
+        var raw: UnsafeMutableRawPointer?
+        guard posix_memalign(&raw, alignment, bytes) == 0, let raw else { fatalError("out of memory for \(capacity) ids") }
+        if alignment > 64 { _ = madvise(raw, bytes, 14 /* MADV_HUGEPAGE */) }
+        memset(raw, 0, bytes)
+        return raw.bindMemory(to: UInt64.self, capacity: capacity * 2)
     }
 
-    private static func allocate(_ capacity: Int) -> (UnsafeMutablePointer<UInt64>, UnsafeMutablePointer<UInt64>) {
-        let s = UnsafeMutablePointer<UInt64>.allocate(capacity: capacity * 2)
-        let o = UnsafeMutablePointer<UInt64>.allocate(capacity: max(1, capacity / 64))
-        o.initialize(repeating: 0, count: max(1, capacity / 64))
-        return (s, o)
-    }
-
-    var totalCount: Int { count + others.count }
+    var totalCount: Int { count + (hasZero ? 1 : 0) + others.count }
 
     func insert(_ bytes: UnsafeBufferPointer<UInt8>) {
         if let (hi, lo) = MattermostID.decode(bytes) {
@@ -49,6 +58,19 @@ final class IDSet {
         return !others.isEmpty && others.contains(String(decoding: bytes, as: UTF8.self))
     }
 
+    /// Inserts decoded ids, prefetching every slot of the batch before writing any.
+    func insertBatch(_ ids: UnsafeBufferPointer<(UInt64, UInt64)>) {
+        while (count + ids.count) * 10 > (mask + 1) * 7 { grow() }
+        for (hi, lo) in ids { steward_prefetch(slots + 2 * (Self.hash(hi, lo) & mask), 1) }
+        for (hi, lo) in ids { insertDecoded(hi, lo) }
+    }
+
+    /// Prefetches the slot where a probe for (hi, lo) starts.
+    @inline(__always)
+    func prefetch(_ hi: UInt64, _ lo: UInt64) {
+        steward_prefetch(slots + 2 * (Self.hash(hi, lo) & mask), 0)
+    }
+
     @inline(__always)
     private static func hash(_ hi: UInt64, _ lo: UInt64) -> Int {
         var h = lo ^ (hi &* 0x9E37_79B9_7F4A_7C15)
@@ -59,41 +81,44 @@ final class IDSet {
     }
 
     @inline(__always)
-    private func isOccupied(_ i: Int) -> Bool { occupied[i >> 6] & (1 << UInt64(i & 63)) != 0 }
-
-    @inline(__always)
-    private func containsDecoded(_ hi: UInt64, _ lo: UInt64) -> Bool {
+    func containsDecoded(_ hi: UInt64, _ lo: UInt64) -> Bool {
+        if hi == 0 && lo == 0 { return hasZero }
         var i = Self.hash(hi, lo) & mask
-        while isOccupied(i) {
-            if slots[2 * i] == hi && slots[2 * i + 1] == lo { return true }
+        while true {
+            let h = slots[2 * i], l = slots[2 * i + 1]
+            if h == hi && l == lo { return true }
+            if h == 0 && l == 0 { return false }
             i = (i + 1) & mask
         }
-        return false
     }
 
     private func insertDecoded(_ hi: UInt64, _ lo: UInt64) {
+        if hi == 0 && lo == 0 {
+            hasZero = true
+            return
+        }
         if (count + 1) * 10 > (mask + 1) * 7 { grow() }
         var i = Self.hash(hi, lo) & mask
-        while isOccupied(i) {
-            if slots[2 * i] == hi && slots[2 * i + 1] == lo { return }
+        while true {
+            let h = slots[2 * i], l = slots[2 * i + 1]
+            if h == hi && l == lo { return }
+            if h == 0 && l == 0 { break }
             i = (i + 1) & mask
         }
         slots[2 * i] = hi
         slots[2 * i + 1] = lo
-        occupied[i >> 6] |= 1 << UInt64(i & 63)
         count += 1
     }
 
     private func grow() {
-        let (oldSlots, oldOccupied, oldCapacity) = (slots, occupied, mask + 1)
-        (slots, occupied) = Self.allocate(oldCapacity * 2)
+        let (old, oldCapacity) = (slots, mask + 1)
+        slots = Self.allocate(oldCapacity * 2)
         mask = oldCapacity * 2 - 1
         count = 0
-        for i in 0..<oldCapacity where oldOccupied[i >> 6] & (1 << UInt64(i & 63)) != 0 {
-            insertDecoded(oldSlots[2 * i], oldSlots[2 * i + 1])
+        for i in 0..<oldCapacity where old[2 * i] != 0 || old[2 * i + 1] != 0 {
+            insertDecoded(old[2 * i], old[2 * i + 1])
         }
-        oldSlots.deallocate()
-        oldOccupied.deallocate()
+        free(old)
     }
 }
 
@@ -106,6 +131,19 @@ enum MattermostID {
         for (i, c) in "ybndrfg8ejkmcpqxot1uwisza345h769".utf8.enumerated() { t[Int(c)] = UInt8(i) }
         return UnsafePointer(t)
     }()
+
+    private static let alphabet = Array("ybndrfg8ejkmcpqxot1uwisza345h769".utf8)
+
+    /// The canonical id for a decoded value (the inverse of `decode`).
+    static func encode(_ hi: UInt64, _ lo: UInt64) -> String {
+        let v = UInt128(hi) << 64 | UInt128(lo)
+        return String(unsafeUninitializedCapacity: 26) { out in
+            // 25 groups of 5 bits from the top, then the last 3 bits followed by two padding zeros.
+            for k in 0..<25 { out[k] = alphabet[Int((v >> (123 - 5 * k)) & 31)] }
+            out[25] = alphabet[Int((v & 7) << 2)]
+            return 26
+        }
+    }
 
     /// The 128-bit value of a canonical id, nil for anything else (wrong length, other characters,
     /// non-zero padding bits: those must not collide with a canonical id).

@@ -11,6 +11,9 @@ public struct IntegrityReport: Sendable {
     /// Checks whose records were cut at the cap.
     public var truncated: [String]
     public var rowsScanned: Int
+    /// Time spent reading parent keys and scanning child tables, in milliseconds.
+    public var parentMilliseconds: Int
+    public var childMilliseconds: Int
 }
 
 /// Runs relational integrity checks over one consistent snapshot of the store.
@@ -141,6 +144,8 @@ private struct Run {
     var errors: [Int: String] = [:]
     var skipped: [Int] = []
     var rowsScanned = 0
+    var parentMilliseconds = 0
+    var childMilliseconds = 0
 
     init(options: IntegrityChecker.Options, schema: Schema) {
         self.options = options
@@ -163,6 +168,8 @@ private struct Run {
             runnable.append(i)
         }
 
+        let clock = ContinuousClock()
+        let parentsStarted = clock.now
         // Parents: each (table, key) read once.
         var parentKeys: [(table: String, key: String)] = []
         for i in runnable { for p in checks[i].parts where !parentKeys.contains(where: { $0 == (p.parentTable, p.parentKey) }) {
@@ -176,15 +183,28 @@ private struct Run {
             } ?? 0
             let stmt = try conn.cached("SELECT \(Self.quote(key)) FROM \(Self.quote(table))")
             let set = IDSet(expected: estimate)
+            // Decoded ids are inserted in batches, each batch's slots prefetched together.
+            var batch: [(UInt64, UInt64)] = []
+            batch.reserveCapacity(64)
             while try stmt.step() {
-                stmt.withText(0) { bytes in if let bytes { set.insert(bytes) } }
+                stmt.withText(0) { bytes in
+                    guard let bytes else { return }
+                    if let id = MattermostID.decode(bytes) { batch.append(id) } else { set.insert(bytes) }
+                }
+                if batch.count == 64 {
+                    batch.withUnsafeBufferPointer { set.insertBatch($0) }
+                    batch.removeAll(keepingCapacity: true)
+                }
                 rowsScanned += 1
             }
+            batch.withUnsafeBufferPointer { set.insertBatch($0) }
             stmt.reset()
             parents[Self.parentName(table, key)] = set
             options.afterTableScan?(table)
         }
 
+        parentMilliseconds = Int((clock.now - parentsStarted) / .milliseconds(1))
+        let childrenStarted = clock.now
         // Children: each table read once for all of its relations.
         var byChild: [String: [Relation]] = [:]
         var childOrder: [String] = []
@@ -206,6 +226,7 @@ private struct Run {
             }
             options.afterTableScan?(relations[0].childTable)
         }
+        childMilliseconds = Int((clock.now - childrenStarted) / .milliseconds(1))
     }
 
     private mutating func missingColumn(_ check: IntegrityCheck, _ conn: Connection) throws -> String? {
@@ -253,6 +274,10 @@ private struct Run {
 
         let stmt = try conn.cached("SELECT \(columns.map(Self.quote).joined(separator: ", ")) FROM \(Self.quote(child))")
         defer { stmt.reset() }
+        // Canonical foreign keys are probed in batches per relation: all slots of a batch are
+        // prefetched first, so the cache misses overlap. The child's id travels with the key (decoded
+        // when canonical) because the row is gone by the time the batch is probed.
+        var pending = plans.map { _ in ProbeBatch() }
         var rows = 0
         while try stmt.step() {
             rows += 1
@@ -265,17 +290,36 @@ private struct Run {
                     if !passes { continue }
                 }
                 let skip = skipEmpty[k]
-                let orphan = stmt.withText(fkColumns[k]) { bytes -> (Bool, String?) in
+                let immediate = stmt.withText(fkColumns[k]) { bytes -> (Bool, String?)? in
                     guard let bytes else { return (!skip, nil) }
                     if bytes.isEmpty && skip { return (false, nil) }
+                    if let (hi, lo) = MattermostID.decode(bytes) {
+                        pending[k].fk.append((hi, lo))
+                        return nil
+                    }
                     if sets[k].contains(bytes) { return (false, nil) }
                     return (true, String(decoding: bytes, as: UTF8.self))
                 }
-                guard orphan.0 else { continue }
-                let childId = childIdColumns[k] >= 0 ? stmt.string(childIdColumns[k]) : nil
-                found[k].add(OrphanedRecord(parentID: orphan.1, childID: childId))
+                let idColumn = childIdColumns[k]
+                if let immediate {
+                    guard immediate.0 else { continue }
+                    found[k].add(OrphanedRecord(parentID: immediate.1, childID: idColumn >= 0 ? stmt.string(idColumn) : nil))
+                    continue
+                }
+                // Batched: remember the child id (decoded when canonical) for a possible orphan.
+                if idColumn < 0 {
+                    pending[k].child.append(.none)
+                } else {
+                    pending[k].child.append(stmt.withText(idColumn) { bytes -> ProbeBatch.ChildID in
+                        guard let bytes else { return .none }
+                        if let (hi, lo) = MattermostID.decode(bytes) { return .decoded(hi, lo) }
+                        return .text(String(decoding: bytes, as: UTF8.self))
+                    })
+                }
+                if pending[k].fk.count == ProbeBatch.size { pending[k].flush(into: &found[k], set: sets[k]) }
             }
         }
+        for k in pending.indices { pending[k].flush(into: &found[k], set: sets[k]) }
         rowsScanned += rows
         for (k, plan) in plans.enumerated() { collectors[plan.relation] = found[k] }
     }
@@ -306,7 +350,7 @@ private struct Run {
         }
         return IntegrityReport(
             results: results, skipped: skipped.map { checks[$0].name }, orphanCounts: counts, truncated: truncated,
-            rowsScanned: rowsScanned)
+            rowsScanned: rowsScanned, parentMilliseconds: parentMilliseconds, childMilliseconds: childMilliseconds)
     }
 }
 
@@ -355,5 +399,39 @@ extension String {
         var out = ""
         for c in self { out += c == "\"" ? "\"\"" : String(c) }
         return out
+    }
+}
+
+/// Canonical foreign keys waiting to be probed together (see `Run.scan`).
+struct ProbeBatch {
+    static let size = 32
+
+    enum ChildID {
+        case none
+        case decoded(UInt64, UInt64)
+        case text(String)
+    }
+
+    var fk: [(UInt64, UInt64)] = []
+    var child: [ChildID] = []
+
+    init() {
+        fk.reserveCapacity(Self.size)
+        child.reserveCapacity(Self.size)
+    }
+
+    mutating func flush(into found: inout OrphanCollector, set: IDSet) {
+        for (hi, lo) in fk { set.prefetch(hi, lo) }
+        for (i, (hi, lo)) in fk.enumerated() where !set.containsDecoded(hi, lo) {
+            let childID: String?
+            switch child[i] {
+            case .none: childID = nil
+            case .decoded(let h, let l): childID = MattermostID.encode(h, l)
+            case .text(let t): childID = t
+            }
+            found.add(OrphanedRecord(parentID: MattermostID.encode(hi, lo), childID: childID))
+        }
+        fk.removeAll(keepingCapacity: true)
+        child.removeAll(keepingCapacity: true)
     }
 }

@@ -74,13 +74,14 @@ import Testing
     @Test func recordsAreCappedButCountedInFull() async throws {
         let (path, _) = try SampleDatabase.generate(posts: 2_000, extra: ["--bulk-orphans", "500"])
         let report = try await IntegrityChecker(store: SampleDatabase.pool(path)).run(.init(maxRecordsPerRelation: 50))
-        let posts = try #require(report.results[5].data)
-        #expect(posts.records.count == 50)
-        #expect(report.orphanCounts[5].count == 503)
-        #expect(report.truncated.contains("Posts.ChannelId → Channels"))
+        let reactions = try #require(report.results[10].data)
+        #expect(reactions.records.count == 50)
+        #expect(report.orphanCounts[10].count == 503)
+        #expect(report.truncated == ["Reactions.PostId → Posts"])
         // The kept records are the first 50 in Mattermost's order, exactly.
-        let all = try SampleDatabase.reference(path)[5].data!.records
-        #expect(posts.records == Array(all.prefix(50)))
+        let all = try SampleDatabase.reference(path)[10].data!.records
+        #expect(all.count == 503)
+        #expect(reactions.records == Array(all.prefix(50)))
     }
 
     @Test func configuredAndDiscoveredRelationsComeAfterMattermosts() async throws {
@@ -165,6 +166,11 @@ import Testing
             let id = NewID.make()
             let decoded = Array(id.utf8).withUnsafeBufferPointer { MattermostID.decode($0) }
             #expect(decoded != nil)
+        }
+        for _ in 0..<1000 {
+            let id = NewID.make()
+            let decoded: (UInt64, UInt64)? = Array(id.utf8).withUnsafeBufferPointer { MattermostID.decode($0) }
+            #expect(decoded.map { MattermostID.encode($0.0, $0.1) } == id, "encode(decode(id)) == id")
         }
         for bad in ["", "short", String(repeating: "y", count: 27), String(repeating: "Y", count: 26), String(repeating: "y", count: 25) + "n"] {
             #expect(Array(bad.utf8).withUnsafeBufferPointer { MattermostID.decode($0) } == nil, "\(bad)")

@@ -10,7 +10,7 @@ every reference valid, then injects orphans at known rows in every relation: K r
 id that does not exist, a row with an empty foreign key (an orphan, or not where Mattermost skips
 empty keys), a NULL key, and the DM/GM cases of Teams -> Channels. The expected result of
 `POST /api/v4/integrity` is written to OUT.db.expected.json (records sorted as Steward reports
-them). --bulk-orphans adds M posts in channels that do not exist (for memory measurements).
+them). --bulk-orphans adds M reactions to posts that do not exist (for memory measurements).
 """
 import argparse
 import json
@@ -119,7 +119,7 @@ def main():
     ap.add_argument("--posts", type=int, default=10_000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--orphans", type=int, default=2, help="orphans with a missing parent per relation")
-    ap.add_argument("--bulk-orphans", type=int, default=0, help="extra posts in channels that do not exist")
+    ap.add_argument("--bulk-orphans", type=int, default=0, help="extra reactions to posts that do not exist")
     ap.add_argument("--no-orphans", action="store_true", help="a database with every reference valid")
     a = ap.parse_args()
 
@@ -171,7 +171,8 @@ def main():
         members.add((pick(channels)[0], pick(users)))
     insert("ChannelMembers", [(c, u, "channel_user") for c, u in members])
     insert("ChannelMemberHistory", [(c, u, 1000) for c, u in members])
-    insert("TeamMembers", [(t, u, "team_user") for t in teams for u in users])
+    # Every user in one or two teams: the data grows linearly with --posts.
+    insert("TeamMembers", [(t, u, "team_user") for u in users for t in set(rng.sample(teams, min(2, len(teams))))])
 
     # Posts in batches; a third are replies to an earlier post.
     posts = []
@@ -246,15 +247,15 @@ def main():
             if bucket is not None:
                 bucket.append({"parent_id": team, "child_id": cid})
     if a.bulk_orphans:
+        # Reactions on posts that do not exist: Reactions is no parent, so only the orphan count grows.
         batch = []
         for i in range(a.bulk_orphans):
-            cid = g.new_id()
-            batch.append((cid, 1, pick(users), g.new_id(), "", "orphan"))
-            expected[5].append(None)  # counted, not listed
+            batch.append((pick(users), g.new_id(), "bulk", 0))
+            expected[10].append(None)  # counted, not listed
             if len(batch) == 50_000:
-                insert("Posts", batch)
+                insert("Reactions", batch)
                 batch = []
-        insert("Posts", batch)
+        insert("Reactions", batch)
 
     db.commit()
     db.close()
@@ -276,7 +277,7 @@ def main():
         results.append({"data": {"parent_name": parent, "child_name": child, "parent_id_attr": col,
                                  "child_id_attr": idcol or "", "records": listed}, "err": None})
     with open(a.out + ".expected.json", "w") as f:
-        json.dump({"results": results, "counts": counts, "posts": n + a.bulk_orphans}, f)
+        json.dump({"results": results, "counts": counts, "posts": n}, f)
     print(f"{a.out}: {n} posts, {sum(counts)} orphans expected", file=sys.stderr)
 
 

@@ -21,6 +21,8 @@ enum IntegrityHandlers {
                 "truncated": "\(report.truncated.joined(separator: "; "))",
                 "skipped_absent_tables": "\(report.skipped.joined(separator: "; "))",
                 "rows_scanned": "\(report.rowsScanned)",
+                "parent_keys_ms": "\(report.parentMilliseconds)",
+                "child_scans_ms": "\(report.childMilliseconds)",
             ])
         return .json(IntegrityCheckResult.json(report.results))
     }
