@@ -363,8 +363,12 @@ struct OrphanCollector {
 
     init(limit: Int) { self.limit = limit }
 
+    /// Once `limit` records are kept, the last of them: anything not before it can never be kept.
+    private var cutoff: OrphanedRecord?
+
     mutating func add(_ r: OrphanedRecord) {
         total += 1
+        if let cutoff, !Self.precedes(r, cutoff) { return }
         records.append(r)
         if records.count >= 2 * limit { compact() }
     }
@@ -377,6 +381,7 @@ struct OrphanCollector {
     private mutating func compact() {
         records.sort(by: Self.precedes)
         if records.count > limit { records.removeLast(records.count - limit) }
+        if records.count == limit { cutoff = records.last }
     }
 
     static func precedes(_ a: OrphanedRecord, _ b: OrphanedRecord) -> Bool {
