@@ -5,19 +5,17 @@ import NIOCore
 import ServiceLifecycle
 import StewardModel
 import Store
+import Synchronization
 import UnixSignals
 
 /// The running daemon as a lifecycle service: READY once every listener accepts, SIGHUP reloads,
 /// graceful shutdown finishes requests in flight, the watchdog is fed from the serving path.
 struct DaemonService: Service {
     let config: StewardConfig
-    let loader: ConfigLoader
     let server: LocalAPIServer
-    let policy: PolicyProvider
+    let reloader: Reloader
     let busy: ServerBusyService
     let store: DatabasePool
-    let settings: RuntimeSettings
-    let logLevel: SharedLogLevel
     let group: EventLoopGroup
     let logger: Logger
 
@@ -30,15 +28,13 @@ struct DaemonService: Service {
             metadata: ["message_id": "\(JournalMessageID.started)", "listeners": "\(listeners)",
                        "data_source": "\(config.sqlSettings.dataSource)", "version": "\(StewardVersion.version)"])
 
-        let reloader = Reloader(
-            current: config, loader: loader, server: server, policy: policy, settings: settings, logLevel: logLevel, logger: logger)
         await withTaskGroup(of: Void.self) { tasks in
             if let interval = SystemdNotifier.watchdogInterval {
                 tasks.addTask { await feedWatchdog(every: interval / 2) }
             }
             tasks.addTask {
                 for await _ in hangups.cancelOnGracefulShutdown() {
-                    await reloader.reload()
+                    _ = try? await reloader.reload()
                 }
             }
             await tasks.next()
@@ -56,8 +52,8 @@ struct DaemonService: Service {
         }
     }
 
-    /// Pings the watchdog only while every event loop and the async executor that runs handlers
-    /// answer: a wedged serving path stops the pings and systemd restarts us.
+    /// Pings the watchdog only while every event loop answers: a wedged serving path stops the pings
+    /// and systemd restarts us.
     private func feedWatchdog(every period: Duration) async {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             var healthy = true
@@ -70,51 +66,60 @@ struct DaemonService: Service {
     }
 }
 
-/// Applies a re-read config: what can change live is applied, what needs a restart is reported.
-actor Reloader {
-    private var current: StewardConfig
+/// Applies a re-read config (SIGHUP or `POST /config/reload`): what can change live is applied, what
+/// needs a restart is reported. A config that does not load is refused and the running one kept.
+final class Reloader: @unchecked Sendable {
+    private let lock = Mutex<StewardConfig>(StewardConfig())
     let loader: ConfigLoader
-    let server: LocalAPIServer
     let policy: PolicyProvider
     let settings: RuntimeSettings
     let logLevel: SharedLogLevel
     let logger: Logger
+    // Set once during startup, before anything can call `reload`.
+    var server: LocalAPIServer?
+    var configService: ConfigService?
 
-    init(current: StewardConfig, loader: ConfigLoader, server: LocalAPIServer, policy: PolicyProvider, settings: RuntimeSettings,
+    init(current: StewardConfig, loader: ConfigLoader, policy: PolicyProvider, settings: RuntimeSettings,
          logLevel: SharedLogLevel, logger: Logger) {
-        self.settings = settings
-        self.current = current
         self.loader = loader
-        self.server = server
         self.policy = policy
+        self.settings = settings
         self.logLevel = logLevel
         self.logger = logger
+        lock.withLock { $0 = current }
     }
 
-    func reload() {
+    /// Returns the changed settings that need a restart; throws (and keeps everything) when the new
+    /// config does not load.
+    func reload() async throws -> [String] {
         SystemdNotifier.reloading()
         defer { SystemdNotifier.ready(status: "Serving (configuration reloaded)") }
-        let next: StewardConfig
+        let loaded: LoadedConfig
         do {
             _ = loader.purge()
-            next = try loader.load()
+            loaded = try loader.load()
         } catch {
             logger.error(
                 "configuration reload failed; keeping the running configuration",
-                metadata: ["message_id": "\(JournalMessageID.reloadFailed)", "error": "\(error)", "config_path": "\(loader.source.path)"])
-            return
+                metadata: ["message_id": "\(JournalMessageID.reloadFailed)", "error": "\(error)",
+                           "config": "\(loader.source.location)"])
+            throw error
         }
-        policy.update(rules: next.localAuthorizationSettings.rules)
+        let next = loaded.config
+        policy.update(rules: loaded.policyRules)
+        server?.apply(next.serviceSettings)
         settings.replace(with: next)
-        server.apply(next.serviceSettings)
+        configService?.setOverridden(loaded.overridden)
         if let level = Logger.Level(configName: next.logSettings.level) { logLevel.value = level }
+        let current = lock.withLock { c in defer { c = next }; return c }
         var needsRestart: [String] = []
         if next.serviceSettings.listeners != current.serviceSettings.listeners { needsRestart.append("ServiceSettings.Listeners") }
         if next.sqlSettings != current.sqlSettings { needsRestart.append("SqlSettings") }
         if next.logSettings.enableJournal != current.logSettings.enableJournal { needsRestart.append("LogSettings.EnableJournal") }
-        current = next
         logger.notice(
             "configuration reloaded",
-            metadata: ["message_id": "\(JournalMessageID.reloaded)", "needs_restart": "\(needsRestart.joined(separator: ","))"])
+            metadata: ["message_id": "\(JournalMessageID.reloaded)", "needs_restart": "\(needsRestart.joined(separator: ","))",
+                       "overridden": "\(loaded.overridden.joined(separator: ","))"])
+        return needsRestart
     }
 }

@@ -22,7 +22,7 @@ struct StewardDaemonCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Development mode: keep socket, database and config in this folder.")
     var dataDir: String?
 
-    @Option(name: .long, help: "Production mode: the config file (default $STEWARD_CONFIG or /etc/steward/config.json).")
+    @Option(name: .long, help: "Production mode: the config file or database (sqlite:///path/to/db); default $STEWARD_CONFIG or /etc/steward/config.json.")
     var config: String?
 
     func validate() throws {
@@ -35,10 +35,10 @@ struct StewardDaemonCommand: AsyncParsableCommand {
             var dir = FilePath.absolute(dataDir)
             while dir.count > 1 && dir.hasSuffix("/") { dir.removeLast() }
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            source = ConfigSource(path: dir + "/config.json", developmentDataDir: dir)
+            source = ConfigSource(location: .file(dir + "/config.json"), developmentDataDir: dir)
         } else {
-            let path = config ?? ProcessInfo.processInfo.environment["STEWARD_CONFIG"] ?? "/etc/steward/config.json"
-            source = ConfigSource(path: path, developmentDataDir: nil)
+            let text = config ?? ProcessInfo.processInfo.environment["STEWARD_CONFIG"] ?? "/etc/steward/config.json"
+            source = ConfigSource(location: .parse(text, relativeTo: FileManager.default.currentDirectoryPath), developmentDataDir: nil)
         }
         let code = await StewardDaemon.run(source: source)
         if code != 0 { throw ExitCode(code) }

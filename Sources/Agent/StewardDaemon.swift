@@ -18,15 +18,16 @@ enum StewardDaemon {
     static func run(source: ConfigSource) async -> Int32 {
         umask(0o077)
         let loader = ConfigLoader(source: source)
-        let config: StewardConfig
+        let loaded: LoadedConfig
         do {
-            config = try loader.load()
+            loaded = try loader.load()
         } catch {
             let line = Array("stewardd: \(error)\n".utf8)
             _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
             return 78
         }
 
+        let config = loaded.config
         let level = SharedLogLevel(Logger.Level(configName: config.logSettings.level) ?? .info)
         let useJournal = config.logSettings.enableJournal && JournalField.journaldAvailable
         LoggingSystem.bootstrap { label in
@@ -46,16 +47,22 @@ enum StewardDaemon {
         let database = DatabaseMaintenance(store: pool, logger: logger)
         let caches = CacheRegistry()
         let resolver = IdentityResolver()
-        let policy = PolicyProvider(rules: config.localAuthorizationSettings.rules, resolver: resolver, logger: logger)
+        let policy = PolicyProvider(rules: loaded.policyRules, resolver: resolver, logger: logger)
         for cache: any PurgeableCache in [loader, resolver.users, resolver.groups, policy, database.schema, PreparedStatementCache(store: pool)] {
             caches.register(cache)
         }
         let settings = RuntimeSettings(config)
+        let reloader = Reloader(current: config, loader: loader, policy: policy, settings: settings, logLevel: level, logger: logger)
+        let configService = ConfigService(settings: settings, directory: source.directory, overridden: loaded.overridden) {
+            try await reloader.reload()
+        }
+        reloader.configService = configService
         let services = APIServices(
-            busy: busy, database: database, caches: caches, integrity: IntegrityChecker(store: pool), settings: settings)
+            busy: busy, database: database, caches: caches, integrity: IntegrityChecker(store: pool), config: configService)
         let dispatcher = Dispatcher(policy: policy, services: services, logger: logger)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let server = LocalAPIServer(dispatcher: dispatcher, settings: config.serviceSettings, group: group, logger: logger)
+        reloader.server = server
 
         do {
             try await busy.resume()
@@ -69,8 +76,7 @@ enum StewardDaemon {
         }
 
         let daemon = DaemonService(
-            config: config, loader: loader, server: server, policy: policy, busy: busy, store: pool, settings: settings, logLevel: level,
-            group: group, logger: logger)
+            config: config, server: server, reloader: reloader, busy: busy, store: pool, group: group, logger: logger)
         let serviceGroup = ServiceGroup(
             services: [daemon], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
         do {

@@ -1,6 +1,9 @@
 /// The local authorization policy: rules that grant roles or permissions to peers.
 public struct LocalAuthorizationSettings: Sendable, Equatable, Codable {
     public var rules: [PolicyRule]
+    /// A file of further rules (a JSON array of rules) kept beside the config — in the database
+    /// store, in `ConfigurationFiles`. A plain file name; empty for none.
+    public var rulesFile: String = ""
 
     /// Spec §3 default: uid 0 and the daemon's own uid are `system_admin`; group `steward-admin`
     /// is `system_admin`; group `steward` is `observer`.
@@ -12,17 +15,28 @@ public struct LocalAuthorizationSettings: Sendable, Equatable, Codable {
 
     public init(rules: [PolicyRule] = LocalAuthorizationSettings.defaultRules) { self.rules = rules }
 
-    enum CodingKeys: String, CodingKey { case rules = "Rules" }
+    enum CodingKeys: String, CodingKey { case rules = "Rules", rulesFile = "RulesFile" }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         rules = try c.decodeIfPresent([PolicyRule].self, forKey: .rules) ?? Self.defaultRules
+        rulesFile = try c.decodeIfPresent(String.self, forKey: .rulesFile) ?? ""
     }
 
     func validate() throws(ConfigValidationError) {
+        if !rulesFile.isEmpty, rulesFile.contains("/") || rulesFile.hasPrefix(".") || rulesFile.utf8.count > 64 {
+            throw ConfigValidationError(
+                setting: "LocalAuthorizationSettings.RulesFile",
+                reason: "must be a plain file name (no '/', not starting with '.', at most 64 bytes), got '\(rulesFile)'")
+        }
+        try Self.validate(rules, setting: "LocalAuthorizationSettings.Rules")
+    }
+
+    /// Checks rules from the config or from the rules file; `setting` prefixes the error path.
+    public static func validate(_ rules: [PolicyRule], setting: String) throws(ConfigValidationError) {
         let known = Set(Permission.all.map(\.rawValue))
         for (i, rule) in rules.enumerated() {
-            let key = "LocalAuthorizationSettings.Rules[\(i)]"
+            let key = "\(setting)[\(i)]"
             for role in rule.roles where BuiltinRole(rawValue: role) == nil {
                 throw ConfigValidationError(setting: key + ".Roles", reason: "unknown role '\(role)'")
             }

@@ -106,6 +106,8 @@ public struct ServiceSettings: Sendable, Equatable, Codable {
     public var maxConnections = 512
     public var maxConnectionsPerUid = 64
     public var shutdownTimeoutSeconds = 10
+    /// Directories `POST /config/migrate` may read and write besides the config's and the store's.
+    public var configMigrateDirectories: [String] = []
 
     public init() {}
 
@@ -119,6 +121,7 @@ public struct ServiceSettings: Sendable, Equatable, Codable {
         case maxConnections = "MaxConnections"
         case maxConnectionsPerUid = "MaxConnectionsPerUid"
         case shutdownTimeoutSeconds = "ShutdownTimeoutSeconds"
+        case configMigrateDirectories = "ConfigMigrateDirectories"
     }
 
     public init(from decoder: Decoder) throws {
@@ -133,6 +136,7 @@ public struct ServiceSettings: Sendable, Equatable, Codable {
         maxConnections = try c.decodeIfPresent(Int.self, forKey: .maxConnections) ?? d.maxConnections
         maxConnectionsPerUid = try c.decodeIfPresent(Int.self, forKey: .maxConnectionsPerUid) ?? d.maxConnectionsPerUid
         shutdownTimeoutSeconds = try c.decodeIfPresent(Int.self, forKey: .shutdownTimeoutSeconds) ?? d.shutdownTimeoutSeconds
+        configMigrateDirectories = try c.decodeIfPresent([String].self, forKey: .configMigrateDirectories) ?? []
     }
 
     func validate() throws(ConfigValidationError) {
@@ -166,6 +170,9 @@ public struct ServiceSettings: Sendable, Equatable, Codable {
         try positive(maxConnections, "MaxConnections")
         try positive(maxConnectionsPerUid, "MaxConnectionsPerUid")
         try positive(shutdownTimeoutSeconds, "ShutdownTimeoutSeconds")
+        for (i, d) in configMigrateDirectories.enumerated() where !d.hasPrefix("/") {
+            throw ConfigValidationError(setting: "ServiceSettings.ConfigMigrateDirectories[\(i)]", reason: "must be an absolute path, got '\(d)'")
+        }
     }
 }
 

@@ -20,7 +20,8 @@ import Testing
             migrations: MaintenanceSchema.migrations)
         let services = APIServices(
             busy: ServerBusyService(store: pool, logger: logger), database: DatabaseMaintenance(store: pool, logger: logger),
-            caches: CacheRegistry(), integrity: IntegrityChecker(store: pool), settings: RuntimeSettings(StewardConfig()))
+            caches: CacheRegistry(), integrity: IntegrityChecker(store: pool),
+            config: ConfigService(settings: RuntimeSettings(StewardConfig()), directory: NSTemporaryDirectory(), overridden: []) { [] })
         let policy = PolicyProvider(rules: [PolicyRule(uids: [0], roles: ["system_admin"])], resolver: IdentityResolver(), logger: logger)
         dispatcher = Dispatcher(policy: policy, services: services, logger: logger)
     }

@@ -107,15 +107,16 @@ public struct APIServices: Sendable {
     public var database: DatabaseMaintenance
     public var caches: CacheRegistry
     public var integrity: IntegrityChecker
-    public var settings: RuntimeSettings
+    public var config: ConfigService
+    public var settings: RuntimeSettings { config.settings }
 
     public init(busy: ServerBusyService, database: DatabaseMaintenance, caches: CacheRegistry,
-                integrity: IntegrityChecker, settings: RuntimeSettings) {
+                integrity: IntegrityChecker, config: ConfigService) {
         self.busy = busy
         self.database = database
         self.caches = caches
         self.integrity = integrity
-        self.settings = settings
+        self.config = config
     }
 }
 

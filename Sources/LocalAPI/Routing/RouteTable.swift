@@ -23,6 +23,18 @@ public enum RouteTable {
             "DELETE", prefix + "/server_busy", permission: .permission(.manageSystem), audit: .always,
             summary: "Clear the busy state", handler: ServerBusyHandlers.clear),
         Route(
+            "GET", prefix + "/config", permission: .permission(.manageSystem), audit: .always,
+            summary: "The config in force (secrets included: local admin)", handler: ConfigHandlers.get),
+        Route(
+            "GET", prefix + "/config/environment", permission: .permission(.manageSystem), audit: .denialsOnly,
+            summary: "Settings overridden by STEWARD_* environment variables", handler: ConfigHandlers.environment),
+        Route(
+            "POST", prefix + "/config/reload", permission: .permission(.manageSystem), audit: .always,
+            summary: "Re-read the config store and apply it (as SIGHUP)", handler: ConfigHandlers.reload),
+        Route(
+            "POST", prefix + "/config/migrate", permission: .permission(.manageSystem), audit: .always,
+            summary: "Copy a config from one store to another, atomically", handler: ConfigHandlers.migrate),
+        Route(
             "POST", prefix + "/integrity", permission: .permission(.manageSystem), audit: .always,
             summary: "Mattermost's relational integrity checks over one snapshot of the store",
             handler: IntegrityHandlers.check),

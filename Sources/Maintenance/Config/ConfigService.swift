@@ -1,0 +1,64 @@
+import Dispatch
+import StewardModel
+import Synchronization
+
+/// The config routes' domain: the effective config, what the environment overrides, migrate and
+/// reload. Reload itself belongs to the daemon (it applies the config to the transport, the policy
+/// and the log level), so it is handed in.
+public final class ConfigService: Sendable {
+    public typealias Reload = @Sendable () async throws -> [String]
+
+    public let settings: RuntimeSettings
+    /// Relative paths in a migrate are taken from here.
+    public let directory: String
+    private let overriddenSettings: Mutex<[String]>
+    private let reloadAction: Reload
+
+    public init(settings: RuntimeSettings, directory: String, overridden: [String], reload: @escaping Reload) {
+        self.settings = settings
+        self.directory = directory
+        self.overriddenSettings = Mutex(overridden)
+        self.reloadAction = reload
+    }
+
+    public var overridden: [String] { overriddenSettings.withLock { $0 } }
+
+    public func setOverridden(_ list: [String]) { overriddenSettings.withLock { $0 = list } }
+
+    /// Re-reads the store and applies it; returns the settings that changed but need a restart.
+    public func reload() async throws -> [String] { try await reloadAction() }
+
+    /// The directories a migrate may touch: the config's, the store's, and any configured ones.
+    public var allowedDirectories: [String] {
+        let config = settings.current
+        let data = config.sqlSettings.dataSource
+        let dataDir = data.lastIndex(of: "/").map { String(data[..<$0]) } ?? directory
+        return [directory, dataDir] + config.serviceSettings.configMigrateDirectories
+    }
+
+    public func migrate(from: String, to: String) async throws(ConfigStoreError) {
+        let migrator = ConfigMigrator(configDirectory: directory, allowedDirectories: allowedDirectories)
+        // File and database I/O: off the event loops.
+        let result: Result<Void, ConfigStoreError> = await withCheckedContinuation { cont in
+            DispatchQueue.global().async {
+                cont.resume(returning: Result { () throws(ConfigStoreError) in try migrator.migrate(from: from, to: to) })
+            }
+        }
+        try result.get()
+    }
+
+    /// `{"Section": {"Setting": true}}` for every overridden setting, like Mattermost's
+    /// `GET /config/environment`.
+    public var environmentJSON: String {
+        var sections: [String: [String]] = [:]
+        for path in overridden {
+            let parts = path.split(separator: ".", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { continue }
+            sections[parts[0], default: []].append(parts[1])
+        }
+        let body = sections.keys.sorted().map { section in
+            JSONWriter.quote(section) + ":{" + sections[section]!.sorted().map { JSONWriter.quote($0) + ":true" }.joined(separator: ",") + "}"
+        }
+        return "{" + body.joined(separator: ",") + "}"
+    }
+}
