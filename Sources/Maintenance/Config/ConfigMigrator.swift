@@ -70,7 +70,10 @@ public struct ConfigMigrator: Sendable {
 
     private func backup(_ location: ConfigLocation) throws(ConfigStoreError) -> Backup {
         switch location {
-        case .file(let p): return .file(try AtomicFile.read(p))
+        case .file(let p):
+            var st = stat()
+            if stat(p, &st) == 0, (st.st_mode & S_IFMT) != S_IFREG { throw .unwritable("\(p): not a regular file") }
+            return .file(try AtomicFile.read(p))
         case .database(let p): return .database(activeID: DatabaseConfigStore(path: p).activeRowID())
         }
     }

@@ -27,20 +27,22 @@ final class DaemonProcess: @unchecked Sendable {
 
     /// Starts stewardd on `dataDir` (written config first, when given) and waits until the socket at
     /// `waitFor` (default: the data dir's) answers ping.
+    /// `configArgument`, when given, runs production mode (`--config VALUE`) instead of `--data-dir`.
     init(dataDir: String, config: StewardConfig? = nil, environment: [String: String] = [:],
-         launcher: [String] = [], waitFor: String? = nil, wait: Bool = true) throws {
+         launcher: [String] = [], waitFor: String? = nil, wait: Bool = true, configArgument: String? = nil) throws {
         self.dataDir = dataDir
         self.logPath = dataDir + "/stewardd.log"
         if let config { try Self.writeConfig(config, dataDir: dataDir) }
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process = Process()
+        let mode = configArgument.map { ["--config", $0] } ?? ["--data-dir", dataDir]
         if launcher.isEmpty {
             process.executableURL = URL(fileURLWithPath: Paths.stewardd)
-            process.arguments = ["--data-dir", dataDir]
+            process.arguments = mode
         } else {
             process.executableURL = URL(fileURLWithPath: launcher[0])
-            process.arguments = Array(launcher.dropFirst()) + [Paths.stewardd, "--data-dir", dataDir]
+            process.arguments = Array(launcher.dropFirst()) + [Paths.stewardd] + mode
         }
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "NOTIFY_SOCKET")
