@@ -116,6 +116,27 @@ struct ConfigEndToEndTests {
         #expect(try UnixHTTP.get(daemon.socket, "/api/v4/system/ping?x=" + String(repeating: "y", count: 60)).status == 414)
     }
 
+    @Test(.enabled(if: Paths.isRoot, "needs root to create users"))
+    func rulesFileGrantsWhatItSays() throws {
+        TestUsers.ensure
+        let uid = try #require(TestUsers.uid(of: TestUsers.nobody))
+        try FileManager.default.createDirectory(atPath: dir + "/pub", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        var config = DaemonProcess.config(dataDir: dir)
+        config.serviceSettings.listeners.append(ListenerSettings(name: "ops.sock", path: dir + "/pub/ops.sock", mode: "0666"))
+        config.localAuthorizationSettings.rulesFile = "extra-rules.json"
+        try Data(#"[{"Uids":[\#(uid)],"Roles":["observer"]}]"#.utf8).write(to: URL(fileURLWithPath: dir + "/extra-rules.json"))
+        let daemon = try DaemonProcess(dataDir: dir, config: config)
+        let get = try Command.stewardctl(["system", "getbusy"], socket: dir + "/pub/ops.sock", as: TestUsers.nobody)
+        #expect(get.status == 0, "the rules file made nobody an observer: \(get.stderr)")
+        #expect(try Command.stewardctl(["system", "setbusy", "-s", "5"], socket: dir + "/pub/ops.sock", as: TestUsers.nobody).status == 77)
+        // The rules file travels with a migrate into the database store.
+        #expect(try migrate(daemon.socket, "config.json", "sqlite://moved.db").status == 200)
+        let r = try Command.run("/usr/bin/env", ["python3", "-c",
+            "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(\"SELECT Data FROM ConfigurationFiles WHERE Name = 'extra-rules.json'\").fetchone()[0])",
+            dir + "/moved.db"])
+        #expect(r.stdout.contains("\"Uids\":[\(uid)]"))
+    }
+
     @Test func killDuringFiftyMigrationsNeverLeavesAPartialDestination() throws {
         var a = DaemonProcess.config(dataDir: dir)
         a.serviceSettings.maximumURLLength = 1111
