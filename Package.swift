@@ -39,7 +39,7 @@ let package = Package(
             name: "Maintenance",
             dependencies: ["Store", "StewardModel", .product(name: "Logging", package: "swift-log")]
         ),
-        .target(name: "Integrity", dependencies: ["CStewardShims", "Store", "StewardModel"]),
+        .target(name: "Integrity", dependencies: ["CStewardShims", "Maintenance", "Store", "StewardModel"]),
         // Transport, route table, dispatcher, peer-credential authorization, handlers.
         .target(
             name: "LocalAPI",

@@ -15,6 +15,7 @@ struct DaemonService: Service {
     let server: LocalAPIServer
     let reloader: Reloader
     let busy: ServerBusyService
+    let jobs: JobEngine
     let store: DatabasePool
     let group: EventLoopGroup
     let logger: Logger
@@ -44,6 +45,8 @@ struct DaemonService: Service {
         SystemdNotifier.stopping()
         logger.notice("stewardd stopping", metadata: ["message_id": "\(JournalMessageID.stopping)"])
         await server.shutdown(timeout: .seconds(Int64(config.serviceSettings.shutdownTimeoutSeconds)))
+        // Running jobs are asked to stop; one that does not in time is recovered at the next start.
+        await jobs.shutdown(timeout: .seconds(Int64(config.serviceSettings.shutdownTimeoutSeconds)))
         busy.shutdown()
         do {
             try store.checkpoint()
@@ -78,6 +81,7 @@ final class Reloader: @unchecked Sendable {
     // Set once during startup, before anything can call `reload`.
     var server: LocalAPIServer?
     var configService: ConfigService?
+    var jobs: JobEngine?
 
     init(current: StewardConfig, loader: ConfigLoader, policy: PolicyProvider, settings: RuntimeSettings,
          logLevel: SharedLogLevel, logger: Logger) {
@@ -109,6 +113,7 @@ final class Reloader: @unchecked Sendable {
         policy.update(rules: loaded.policyRules)
         server?.apply(next.serviceSettings)
         settings.replace(with: next)
+        jobs?.wake()
         configService?.setOverridden(loaded.overridden)
         if let level = Logger.Level(configName: next.logSettings.level) { logLevel.value = level }
         let current = lock.withLock { c in defer { c = next }; return c }

@@ -57,15 +57,20 @@ enum StewardDaemon {
             try await reloader.reload()
         }
         reloader.configService = configService
+        let engine = JobEngine(
+            jobs: JobStore(db: pool), busy: busy, settings: settings,
+            workers: [DatabaseBackupWorker(), DatabaseOptimizeWorker(), IntegrityCheckWorker()], logger: logger)
         let services = APIServices(
-            busy: busy, database: database, caches: caches, integrity: IntegrityChecker(store: pool), config: configService)
+            busy: busy, database: database, caches: caches, integrity: IntegrityChecker(store: pool), config: configService, jobs: engine)
         let dispatcher = Dispatcher(policy: policy, services: services, logger: logger)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let server = LocalAPIServer(dispatcher: dispatcher, settings: config.serviceSettings, group: group, logger: logger)
         reloader.server = server
+        reloader.jobs = engine
 
         do {
             try await busy.resume()
+            try await engine.start()
             let listeners = try Listeners.open(config.serviceSettings.listeners, passed: SocketActivation.passedSockets(), logger: logger)
             try await server.start(listeners)
         } catch {
@@ -76,7 +81,7 @@ enum StewardDaemon {
         }
 
         let daemon = DaemonService(
-            config: config, server: server, reloader: reloader, busy: busy, store: pool, group: group, logger: logger)
+            config: config, server: server, reloader: reloader, busy: busy, jobs: engine, store: pool, group: group, logger: logger)
         let serviceGroup = ServiceGroup(
             services: [daemon], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
         do {
@@ -96,7 +101,7 @@ enum StewardDaemon {
         }
         return try DatabasePool(
             options: .init(path: sql.dataSource, maxIdleReaders: sql.maxReaders, busyTimeoutMilliseconds: sql.busyTimeoutMilliseconds),
-            migrations: MaintenanceSchema.migrations)
+            migrations: MaintenanceSchema.migrations + JobStore.migrations)
     }
 }
 

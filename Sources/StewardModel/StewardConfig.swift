@@ -8,6 +8,7 @@ public struct StewardConfig: Sendable, Equatable, Codable {
     public var localAuthorizationSettings = LocalAuthorizationSettings()
     public var logSettings = LogSettings()
     public var integritySettings = IntegritySettings()
+    public var jobSettings = JobSettings()
 
     public init() {}
 
@@ -17,6 +18,7 @@ public struct StewardConfig: Sendable, Equatable, Codable {
         case localAuthorizationSettings = "LocalAuthorizationSettings"
         case logSettings = "LogSettings"
         case integritySettings = "IntegritySettings"
+        case jobSettings = "JobSettings"
     }
 
     public init(from decoder: Decoder) throws {
@@ -27,6 +29,7 @@ public struct StewardConfig: Sendable, Equatable, Codable {
             try c.decodeIfPresent(LocalAuthorizationSettings.self, forKey: .localAuthorizationSettings) ?? .init()
         logSettings = try c.decodeIfPresent(LogSettings.self, forKey: .logSettings) ?? .init()
         integritySettings = try c.decodeIfPresent(IntegritySettings.self, forKey: .integritySettings) ?? .init()
+        jobSettings = try c.decodeIfPresent(JobSettings.self, forKey: .jobSettings) ?? .init()
     }
 
     /// Production defaults (spec §1): socket in /run/steward, database in /var/lib/steward.
@@ -46,6 +49,7 @@ public struct StewardConfig: Sendable, Equatable, Codable {
         try localAuthorizationSettings.validate()
         try logSettings.validate()
         try integritySettings.validate()
+        try jobSettings.validate()
     }
 }
 
@@ -318,5 +322,42 @@ public struct IntegrityRelationSettings: Sendable, Equatable, Codable {
     public static func isIdentifier(_ s: String) -> Bool {
         guard let first = s.utf8.first, !(first >= 48 && first <= 57), s.utf8.count <= 64 else { return false }
         return s.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 95 }
+    }
+}
+
+/// `JobSettings`: whether this node runs jobs, how many at once, what backups keep.
+public struct JobSettings: Sendable, Equatable, Codable {
+    /// Mattermost's setting of the same name: false accepts and lists jobs but runs none.
+    public var runJobs = true
+    public var maxConcurrentJobs = 2
+    /// Backups kept by `db_backup` (the newest).
+    public var backupsToKeep = 7
+    /// Where backups, reports and exports go; empty: beside the store (`<store dir>/steward-jobs`).
+    public var directory = ""
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case runJobs = "RunJobs", maxConcurrentJobs = "MaxConcurrentJobs", backupsToKeep = "BackupsToKeep", directory = "Directory"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        runJobs = try c.decodeIfPresent(Bool.self, forKey: .runJobs) ?? true
+        maxConcurrentJobs = try c.decodeIfPresent(Int.self, forKey: .maxConcurrentJobs) ?? 2
+        backupsToKeep = try c.decodeIfPresent(Int.self, forKey: .backupsToKeep) ?? 7
+        directory = try c.decodeIfPresent(String.self, forKey: .directory) ?? ""
+    }
+
+    func validate() throws(ConfigValidationError) {
+        if !(1...32).contains(maxConcurrentJobs) {
+            throw ConfigValidationError(setting: "JobSettings.MaxConcurrentJobs", reason: "must be 1 to 32, got \(maxConcurrentJobs)")
+        }
+        if backupsToKeep < 1 {
+            throw ConfigValidationError(setting: "JobSettings.BackupsToKeep", reason: "must be at least 1, got \(backupsToKeep)")
+        }
+        if !directory.isEmpty && !directory.hasPrefix("/") {
+            throw ConfigValidationError(setting: "JobSettings.Directory", reason: "must be an absolute path, got '\(directory)'")
+        }
     }
 }

@@ -1,4 +1,7 @@
 import CSQLite
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One SQLite connection with a cache of prepared statements.
 ///
@@ -91,8 +94,48 @@ public final class Connection: @unchecked Sendable {
 
     public var changes: Int { Int(sqlite3_changes(handle)) }
 
+    /// True while a transaction is open (explicit, or a statement that was stepped and not reset).
+    public var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+
     func error(_ rc: Int32, sql: String? = nil) -> SQLiteError {
         SQLiteError(code: rc, message: String(cString: sqlite3_errmsg(handle)), sql: sql)
+    }
+
+    /// Copies this connection's main database into a new file at `path` with SQLite's online backup,
+    /// `pagesPerStep` pages at a time. `step` gets (copied, total) pages and returns false to stop
+    /// (the copy is then removed). Run inside a read transaction so concurrent writers do not force
+    /// the copy to restart.
+    public func backup(into path: String, pagesPerStep: Int32, step: (Int, Int) throws -> Bool) throws {
+        var dest: OpaquePointer?
+        guard sqlite3_open_v2(path, &dest, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK, let dest else {
+            sqlite3_close_v2(dest)
+            throw SQLiteError(code: SQLITE_CANTOPEN, message: "cannot create \(path)")
+        }
+        defer { sqlite3_close_v2(dest) }
+        guard let backup = sqlite3_backup_init(dest, "main", handle, "main") else {
+            throw SQLiteError(code: sqlite3_errcode(dest), message: String(cString: sqlite3_errmsg(dest)))
+        }
+        var rc: Int32 = SQLITE_OK
+        var keepGoing = true
+        do {
+            while keepGoing {
+                rc = sqlite3_backup_step(backup, pagesPerStep)
+                let total = Int(sqlite3_backup_pagecount(backup))
+                let copied = total - Int(sqlite3_backup_remaining(backup))
+                if rc == SQLITE_DONE { _ = try step(copied, total); break }
+                if rc != SQLITE_OK && rc != SQLITE_BUSY && rc != SQLITE_LOCKED { break }
+                keepGoing = try step(copied, total)
+            }
+        } catch {
+            sqlite3_backup_finish(backup)
+            unlink(path)
+            throw error
+        }
+        sqlite3_backup_finish(backup)
+        if rc != SQLITE_DONE {
+            unlink(path)
+            if keepGoing { throw SQLiteError(code: rc, message: "backup failed") }
+        }
     }
 
     /// Names of the tables in the main schema.

@@ -50,6 +50,10 @@ public final class DatabasePool: @unchecked Sendable {
         let epoch = readers.withLock { $0.statementEpoch }
         return try writer.withLock { conn -> T in
             conn.refreshStatementCache(epoch: epoch)
+            defer {
+                // A failed body must not leave the one writer inside a transaction.
+                if conn.isInTransaction { try? conn.execute("ROLLBACK") }
+            }
             return try body(conn)
         }
     }
@@ -122,6 +126,8 @@ public final class DatabasePool: @unchecked Sendable {
     }
 
     private func checkin(_ conn: Connection) {
+        // A reader left inside a transaction would serve an old snapshot forever: never reuse it.
+        if conn.isInTransaction { return }
         // A reader from an older generation is dropped here, which closes it.
         readers.withLock { state in
             if conn.generation == state.generation && state.idle.count < state.options.maxIdleReaders {

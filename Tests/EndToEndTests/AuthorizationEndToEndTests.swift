@@ -28,9 +28,14 @@ struct AuthorizationEndToEndTests {
 
     /// curl as `user` (status code only), so the request carries nothing but the kernel's identity.
     func status(_ method: String, _ path: String, as user: String?, socket: String? = nil) throws -> Int {
-        let args = ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--unix-socket", socket ?? ops, "-X", method, "http://_/api/v4" + path]
-        let r = user.map { try? Command.runAs($0, "/usr/bin/curl", args) } ?? (try? Command.run("/usr/bin/curl", args))
-        return Int(r?.stdout ?? "") ?? -1
+        let args = ["-sS", "-o", "/dev/null", "-w", "%{http_code}", "--unix-socket", socket ?? ops, "-X", method, "http://_/api/v4" + path]
+        let r = try user.map { try Command.runAs($0, "/usr/bin/curl", args) } ?? Command.run("/usr/bin/curl", args)
+        guard let code = Int(r.stdout), code > 0 else {
+            // Not an HTTP answer at all: say why (runuser or curl), so a failure is diagnosable.
+            Issue.record("\(method) \(path) as \(user ?? "root"): exit \(r.status), \(r.stderr)")
+            return -1
+        }
+        return code
     }
 
     @Test func extraListenerHasItsConfiguredMode() {

@@ -23,6 +23,7 @@ struct ConfigEndToEndTests {
             has = c.execute("SELECT count(*) FROM sqlite_master WHERE name = 'Configurations'").fetchone()[0]
             print(json.dumps([r[0] for r in c.execute("SELECT Value FROM Configurations WHERE Active = 1")] if has else []))
             """, db])
+        guard r.status == 0 else { throw HTTPTestError(description: "reading \(db) failed: \(r.stderr)") }
         return try JSONDecoder().decode([String].self, from: Data(r.stdout.utf8))
     }
 
@@ -105,7 +106,9 @@ struct ConfigEndToEndTests {
         #expect(try activeValues(second + "/config.db").count == 1)
 
         let daemon = try DaemonProcess(dataDir: second, configArgument: "sqlite://" + second + "/config.db")
-        let got = try JSONDecoder().decode(StewardConfig.self, from: Data(try UnixHTTP.get(daemon.socket, "/api/v4/config").body))
+        let answer = try UnixHTTP.get(daemon.socket, "/api/v4/config")
+        #expect(answer.status == 200, "\(answer.status): \(answer.text)")
+        let got = try JSONDecoder().decode(StewardConfig.self, from: Data(answer.body))
         #expect(got.serviceSettings.maximumURLLength == 4000)
         #expect(try UnixHTTP.post(daemon.socket, "/api/v4/server_busy?seconds=60").status == 200)
         // Reload re-reads the database store.

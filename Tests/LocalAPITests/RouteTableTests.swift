@@ -13,6 +13,8 @@ import Testing
             switch route.permission {
             case .none:
                 #expect(Self.openRoutes.contains(route.name), "\(route.name) has no permission")
+            case .job:
+                #expect(route.path.hasPrefix(RouteTable.prefix + "/jobs"), "\(route.name): per-job-type permission outside /jobs")
             case .anyOf(let ps):
                 #expect(!ps.isEmpty, "\(route.name) requires an empty permission set")
                 #expect(ps.allSatisfy { Permission.all.contains($0) }, "\(route.name) names an unknown permission")

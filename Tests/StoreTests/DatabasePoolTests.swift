@@ -94,3 +94,43 @@ import Testing
         #expect(after == 0)
     }
 }
+
+@Suite struct DatabasePoolTransactionTests {
+    @Test func aReaderLeftInATransactionIsNotReused() throws {
+        let path = NSTemporaryDirectory() + "steward-tx-\(UUID().uuidString).db"
+        let pool = try DatabasePool(options: .init(path: path), migrations: [Migration(name: "t", sql: "CREATE TABLE T (V INTEGER)")])
+        try pool.readSync { conn in
+            // A stepped, never reset statement keeps a read transaction (and its snapshot) open.
+            _ = try conn.cached("SELECT count(*) FROM T").step()
+        }
+        try pool.writeSync { try $0.execute("INSERT INTO T VALUES (1)") }
+        let seen = try pool.readSync { conn -> Int64 in
+            let s = try conn.cached("SELECT count(*) FROM T")
+            defer { s.reset() }
+            _ = try s.step()
+            return s.int64(0)
+        }
+        #expect(seen == 1, "the next reader sees the committed row")
+    }
+
+    @Test func aFailedWriteDoesNotLeaveTheWriterInATransaction() throws {
+        let path = NSTemporaryDirectory() + "steward-tx-\(UUID().uuidString).db"
+        let pool = try DatabasePool(options: .init(path: path), migrations: [Migration(name: "t", sql: "CREATE TABLE T (V INTEGER NOT NULL)")])
+        #expect(throws: SQLiteError.self) {
+            try pool.writeSync { conn in
+                try conn.execute("BEGIN")
+                try conn.execute("INSERT INTO T VALUES (1)")
+                try conn.execute("INSERT INTO T VALUES (NULL)")
+            }
+        }
+        try pool.writeSync { try $0.execute("INSERT INTO T VALUES (2)") }
+        let values = try pool.readSync { conn -> [Int64] in
+            let s = try conn.cached("SELECT V FROM T")
+            defer { s.reset() }
+            var out: [Int64] = []
+            while try s.step() { out.append(s.int64(0)) }
+            return out
+        }
+        #expect(values == [2])
+    }
+}

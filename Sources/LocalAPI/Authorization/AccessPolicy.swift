@@ -6,6 +6,9 @@ public enum RequiredPermission: Sendable, Equatable, CustomStringConvertible {
     case none
     /// A peer holding at least one of these permissions.
     case anyOf([Permission])
+    /// Decided per job type (read, create, manage or download jobs of the request's type), once the
+    /// dispatcher has found the type from the path, query, body or stored job.
+    case job(JobTypes.Access)
 
     public static func permission(_ p: Permission) -> RequiredPermission { .anyOf([p]) }
 
@@ -13,6 +16,7 @@ public enum RequiredPermission: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .none: return "none"
         case .anyOf(let ps): return ps.map(\.rawValue).joined(separator: "|")
+        case .job(let access): return "\(access.rawValue) job of its type"
         }
     }
 }
@@ -61,6 +65,9 @@ public struct AccessPolicy: Sendable, Equatable {
         switch required {
         case .none:
             return .allow
+        case .job:
+            // Resolved to `.anyOf` by the dispatcher before it asks.
+            return .deny(reason: "unresolved job permission")
         case .anyOf(let needed):
             if peer.isUnknown { return .deny(reason: "unknown peer identity") }
             let granted = permissions(of: peer)

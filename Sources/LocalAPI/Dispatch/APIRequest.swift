@@ -108,10 +108,12 @@ public struct APIServices: Sendable {
     public var caches: CacheRegistry
     public var integrity: IntegrityChecker
     public var config: ConfigService
+    public var jobs: JobEngine
     public var settings: RuntimeSettings { config.settings }
 
     public init(busy: ServerBusyService, database: DatabaseMaintenance, caches: CacheRegistry,
-                integrity: IntegrityChecker, config: ConfigService) {
+                integrity: IntegrityChecker, config: ConfigService, jobs: JobEngine) {
+        self.jobs = jobs
         self.busy = busy
         self.database = database
         self.caches = caches
@@ -128,6 +130,8 @@ public struct RequestContext: Sendable {
     public var services: APIServices
     var baseLogger: Logger
     public var route: Route
+    /// The job a `/jobs/{job_id}` request is about, read once while deciding access.
+    public var job: Job?
 
     /// The daemon's logger with this request's id; built only when a handler logs (not on the hot path).
     public var logger: Logger {

@@ -29,22 +29,23 @@ public struct AuditLog: Sendable {
         ]
     }
 
-    func denied(_ request: APIRequest, route: Route, reason: String) {
-        var m = metadata(request, route: route.name, permission: route.permission.description, decision: "deny")
+    func denied(_ request: APIRequest, route: Route, reason: String, permission: String? = nil) {
+        var m = metadata(request, route: route.name, permission: permission ?? route.permission.description, decision: "deny")
         m["message_id"] = "\(JournalMessageID.accessDenied)"
         m["reason"] = "\(reason)"
         logger.warning("access denied", metadata: m)
     }
 
     /// Opens a record for an allowed privileged call; `finish` writes it.
-    func open(_ request: APIRequest, route: Route) -> Record {
-        Record(log: self, request: request, route: route)
+    func open(_ request: APIRequest, route: Route, permission: String? = nil) -> Record {
+        Record(log: self, request: request, route: route, permission: permission ?? route.permission.description)
     }
 
     struct Record: Sendable {
         let log: AuditLog
         let request: APIRequest
         let route: Route
+        let permission: String
         var outcome = "failure"
         var status = 500
 
@@ -54,7 +55,7 @@ public struct AuditLog: Sendable {
         }
 
         func finish() {
-            var m = log.metadata(request, route: route.name, permission: route.permission.description, decision: "allow")
+            var m = log.metadata(request, route: route.name, permission: permission, decision: "allow")
             m["message_id"] = "\(JournalMessageID.privilegedAction)"
             m["outcome"] = "\(outcome)"
             m["http_status"] = "\(status)"

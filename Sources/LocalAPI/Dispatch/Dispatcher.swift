@@ -69,6 +69,10 @@ public final class Dispatcher: Sendable {
         }
 
         let context = RequestContext(request: request, parameters: parameters, services: services, baseLogger: logger, route: route)
+        if case .job = route.permission {
+            // The job type decides the permission: resolved (with a store read) in `finish`.
+            return .needsHandler(Pending(context: context, record: nil))
+        }
         var record = route.audit == .always ? audit.open(request, route: route) : nil
         if let immediate = route.immediate {
             do {
@@ -89,8 +93,24 @@ public final class Dispatcher: Sendable {
 
     public func finish(_ pending: Pending) async -> APIResponse {
         var record = pending.record
+        var context = pending.context
+        if case .job(let access) = context.route.permission {
+            let request = context.request
+            do {
+                let resolved = try await JobAccess.resolve(access, request, context.parameters, jobs: services.jobs.jobs)
+                if case .deny(let reason) = policy.current.check(request.peer, requires: resolved.permission) {
+                    audit.denied(request, route: context.route, reason: reason, permission: resolved.permission.description)
+                    let uid = request.peer.isUnknown ? nil : request.peer.uid
+                    return respond(.forbidden(uid: uid, permission: resolved.permission.description), request)
+                }
+                context.job = resolved.job
+                if context.route.audit == .always { record = audit.open(request, route: context.route, permission: resolved.permission.description) }
+            } catch {
+                let e = ErrorMapping.appError(for: error, route: context.route, requestID: request.requestID, logger: context.logger)
+                return .error(e)
+            }
+        }
         defer { record?.finish() }
-        let context = pending.context
         do {
             let response = try await context.route.handler(context)
             record?.succeeded(status: response.status)

@@ -14,6 +14,8 @@ enum ErrorMapping {
         case MaintenanceError.invalidBusySeconds:
             // Mattermost passes the whole sentence as the parameter name; kept for wire compatibility.
             e = .invalidURLParam("seconds must be 1 - 86400")
+        case let job as JobError:
+            e = jobError(job)
         case MaintenanceError.storeFailure(let detail):
             logger.error("store failure", metadata: ["error": "\(detail)", "route": "\(route?.name ?? "")"])
             e = .internalError()
@@ -23,6 +25,26 @@ enum ErrorMapping {
         }
         e.requestID = requestID
         return e
+    }
+
+    static func jobError(_ error: JobError) -> AppError {
+        switch error {
+        case .notFound:
+            return AppError(id: "app.job.get.app_error", message: "Unable to get the job.", statusCode: 404)
+        case .invalidType, .noWorker:
+            return AppError(id: "model.job.is_valid.type.app_error", message: "Invalid job type.", statusCode: 400)
+        case .invalidStatus, .statusChangeNotAllowed:
+            return AppError(id: "api.job.status.invalid", message: "Invalid status set", statusCode: 400)
+        case .notCancelable(let s):
+            return AppError(id: "jobs.request_cancellation.status.error", message: "Could not request cancellation for job that is not in a cancelable state.",
+                            detailedError: "status=\(s.rawValue)", statusCode: 500)
+        case .notFinished:
+            return AppError(id: "api.job.delete.not_finished", message: "Only a finished job can be deleted.", statusCode: 400)
+        case .notDownloadable:
+            return AppError(id: "api.job.unable_to_download_job", message: "Unable to download this job", statusCode: 400)
+        case .store:
+            return .internalError(id: "app.job.update.app_error", message: "Unable to update the job.")
+        }
     }
 
     /// Mattermost-style ids for a failed action, so scripts can tell what failed.

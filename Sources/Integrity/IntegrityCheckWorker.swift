@@ -1,0 +1,60 @@
+import Maintenance
+import StewardModel
+import Store
+
+/// `integrity_check`: the relational checks plus SQLite's `quick_check` (`integrity_check` with
+/// `data.full=true`) and `foreign_key_check`; the report is a downloadable JSON file. Orphans, page
+/// errors or foreign-key violations end the job in `warning`.
+public struct IntegrityCheckWorker: JobWorker {
+    public let type = "integrity_check"
+    public let isCritical = false
+
+    public init() {}
+
+    public func run(_ job: Job, _ ctx: JobContext) throws -> JobResult {
+        let full = job.data["full"] == "true"
+        let integrity = ctx.settings.integritySettings
+        ctx.log(.info, "relational checks")
+        let report = try IntegrityChecker(store: ctx.store).runSync(.init(
+            configured: integrity.relations, discoverForeignKeys: integrity.discoverForeignKeys,
+            maxRecordsPerRelation: integrity.maxRecordsPerRelation,
+            afterTableScan: { _ in ctx.progress(min(70, max(5, ctx.isCancelRequested ? 0 : 40))) }))
+        try ctx.checkCancelled()
+        ctx.progress(70)
+        ctx.log(.info, full ? "PRAGMA integrity_check" : "PRAGMA quick_check")
+        let pageCheck = try ctx.store.readSync { conn -> [String] in
+            let s = try conn.cached(full ? "PRAGMA integrity_check" : "PRAGMA quick_check")
+            var out: [String] = []
+            while try s.step() { out.append(s.string(0) ?? "") }
+            s.reset()
+            return out
+        }
+        try ctx.checkCancelled()
+        ctx.progress(85)
+        let fkViolations = try ctx.store.readSync { conn -> Int in
+            let s = try conn.cached("PRAGMA foreign_key_check")
+            var n = 0
+            while try s.step() { n += 1 }
+            s.reset()
+            return n
+        }
+        let orphans = report.orphanCounts.reduce(0) { $0 + $1.count }
+        let pagesOK = pageCheck == ["ok"]
+        var json = "{\"relations\":" + IntegrityCheckResult.json(report.results)
+        json += ",\"orphan_counts\":{" + report.orphanCounts.map { JSONWriter.quote($0.check) + ":\($0.count)" }.joined(separator: ",") + "}"
+        json += ",\"skipped\":[" + report.skipped.map(JSONWriter.quote).joined(separator: ",") + "]"
+        json += ",\"truncated\":[" + report.truncated.map(JSONWriter.quote).joined(separator: ",") + "]"
+        json += ",\"page_check\":[" + pageCheck.map(JSONWriter.quote).joined(separator: ",") + "]"
+        json += ",\"foreign_key_violations\":\(fkViolations)}"
+        try JobFiles.makeDirectory(ctx.directory)
+        let name = "integrity-\(job.id).json"
+        try JobFiles.write(Array(json.utf8), to: ctx.directory + "/" + name)
+        ctx.log(orphans > 0 || !pagesOK || fkViolations > 0 ? .warning : .info,
+                "\(orphans) orphans, page check \(pagesOK ? "ok" : "failed"), \(fkViolations) foreign-key violations")
+        let data = [
+            "orphans": "\(orphans)", "page_check": pagesOK ? "ok" : "failed", "foreign_key_violations": "\(fkViolations)",
+            "file": "\(type)/\(name)", "is_downloadable": "true", "truncated_relations": "\(report.truncated.count)",
+        ]
+        return orphans > 0 || !pagesOK || fkViolations > 0 ? .warning(data) : .success(data)
+    }
+}

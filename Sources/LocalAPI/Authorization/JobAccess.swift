@@ -1,0 +1,50 @@
+import Maintenance
+import StewardModel
+
+/// Finds which job type a jobs request is about — from the query, the path, the body or the stored
+/// job — and what that type requires. Errors are the ones Mattermost answers before its permission
+/// check (invalid id 400, unknown job 404, type without a mapping 400).
+enum JobAccess {
+    struct Resolved {
+        var permission: RequiredPermission
+        var job: Job?
+    }
+
+    static func resolve(_ access: JobTypes.Access, _ request: APIRequest, _ parameters: [String: String], jobs: JobStore) async throws -> Resolved {
+        var job: Job?
+        let type: String?
+        if let id = parameters["job_id"] {
+            guard NewID.isValid(id) else { throw AppError.invalidURLParam("job_id") }
+            guard let found = try await jobs.get(id) else { throw JobError.notFound }
+            job = found
+            type = found.type
+        } else if let t = parameters["job_type"] {
+            guard t.utf8.count <= 32 else { throw AppError.invalidURLParam("job_type") }
+            type = t
+        } else if request.method == "POST" {
+            struct Body: Decodable { var type: String? }
+            guard let body = try? request.decodeJSON(Body.self), let t = body.type, !t.isEmpty else { throw AppError.invalidBodyParam("job") }
+            type = t
+        } else {
+            let t = request.query["job_type"] ?? ""
+            if !t.isEmpty && !JobTypes.allTypes.contains(t) { throw AppError.invalidURLParam("job_type") }
+            type = t.isEmpty ? nil : t
+        }
+        guard let type else { return Resolved(permission: .anyOf([.readJobs, .manageJobs]), job: nil) }
+        guard let needed = JobTypes.permissions(type, access) else { throw noMapping(access) }
+        return Resolved(permission: .anyOf(needed), job: job)
+    }
+
+    static func noMapping(_ access: JobTypes.Access) -> AppError {
+        switch access {
+        case .read:
+            return AppError(id: "api.job.retrieve.nopermissions", message: "The job types of a job you are trying to retrieve does not contain permissions", statusCode: 400)
+        case .create:
+            return AppError(id: "api.job.unable_to_create_job.incorrect_job_type", message: "The job type of the job you are trying to create is invalid", statusCode: 400)
+        case .manage:
+            return AppError(id: "api.job.unable_to_manage_job.incorrect_job_type", message: "You do not have permission to manage this job type", statusCode: 400)
+        case .download:
+            return AppError(id: "api.job.unable_to_download_job.incorrect_job_type", message: "The job type you are trying to download is not supported at the moment", statusCode: 400)
+        }
+    }
+}

@@ -1,0 +1,137 @@
+import Dispatch
+import Logging
+import StewardModel
+import Synchronization
+
+/// Runs jobs: claims pending ones up to `JobSettings.MaxConcurrentJobs`, runs their workers on
+/// threads of their own, records how they end, and recovers jobs a dead daemon left running.
+///
+/// Wakes on a new job, a finished one, a busy-flag change, a cancel and a settings reload; while
+/// the server is busy only critical job types start; with `RunJobs` false nothing starts.
+public final class JobEngine: Sendable {
+    public static let statusMessageID = "5e8a1c0b7f3d4e2a9b6c1d0e8f7a6b5a"
+
+    public let jobs: JobStore
+    private let busy: ServerBusyService
+    private let settings: RuntimeSettings
+    private let workers: [String: any JobWorker]
+    private let logger: Logger
+    private let running = Mutex<[String: CancelFlag]>([:])
+    private let wakeups: AsyncStream<Void>.Continuation
+    private let stream: AsyncStream<Void>
+    private let loop = Mutex<Task<Void, Never>?>(nil)
+
+    public init(jobs: JobStore, busy: ServerBusyService, settings: RuntimeSettings, workers: [any JobWorker], logger: Logger) {
+        self.jobs = jobs
+        self.busy = busy
+        self.settings = settings
+        self.workers = Dictionary(uniqueKeysWithValues: workers.map { ($0.type, $0) })
+        self.logger = logger
+        (stream, wakeups) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        busy.onChange { [wakeups] _ in wakeups.yield() }
+    }
+
+    public func hasWorker(for type: String) -> Bool { workers[type] != nil }
+
+    /// Where a job's files go.
+    public var directory: String {
+        let s = settings.current
+        if !s.jobSettings.directory.isEmpty { return s.jobSettings.directory }
+        let data = s.sqlSettings.dataSource
+        return (data.lastIndex(of: "/").map { String(data[..<$0]) } ?? ".") + "/steward-jobs"
+    }
+
+    /// Recovers interrupted jobs, then starts scheduling.
+    public func start() async throws {
+        for job in try await jobs.recoverInterrupted() {
+            logStatus(job.id, job.type, job.status == .cancelRequested ? .canceled : .error, reason: "recovered after an interrupted run")
+        }
+        let task = Task { [self] in
+            for await _ in stream {
+                if Task.isCancelled { return }
+                await schedule()
+            }
+        }
+        loop.withLock { $0 = task }
+        wake()
+    }
+
+    public func wake() { wakeups.yield() }
+
+    /// Marks a running job's cancel flag (its status is changed by the caller).
+    public func requestCancel(_ id: String) {
+        running.withLock { $0[id] }?.set()
+        wake()
+    }
+
+    public var runningCount: Int { running.withLock { $0.count } }
+
+    /// Asks running workers to stop and waits for them (up to `timeout`).
+    public func shutdown(timeout: Duration) async {
+        loop.withLock { $0?.cancel(); $0 = nil }
+        wakeups.finish()
+        for flag in running.withLock({ Array($0.values) }) { flag.set() }
+        let deadline = ContinuousClock.now + timeout
+        while runningCount > 0 && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+    }
+
+    private func schedule() async {
+        let config = settings.current.jobSettings
+        guard config.runJobs else { return }
+        let isBusy = (try? await busy.isBusy()) ?? false
+        let types = Set(workers.values.filter { !isBusy || $0.isCritical }.map(\.type))
+        while runningCount < config.maxConcurrentJobs {
+            guard let job = try? await jobs.claimNext(types: types) else { return }
+            launch(job)
+        }
+    }
+
+    private func launch(_ job: Job) {
+        guard let worker = workers[job.type] else { return }
+        let flag = CancelFlag()
+        running.withLock { $0[job.id] = flag }
+        logStatus(job.id, job.type, .inProgress)
+        let context = JobContext(job: job, jobs: jobs, directory: directory + "/" + job.type, settings: settings.current, cancelled: flag)
+        DispatchQueue.global().async { [self] in
+            let outcome: (JobStatus, [String: String])
+            do {
+                let result = try worker.run(job, context)
+                var data = job.data
+                data.merge(result.data) { _, new in new }
+                outcome = (result.status, data)
+            } catch is JobCancelled {
+                outcome = (.canceled, job.data)
+            } catch {
+                var data = job.data
+                data["error"] = (error as? JobFailure)?.description ?? "\(error)"
+                outcome = (.error, data)
+                context.log(.error, data["error"]!)
+            }
+            Task { await self.finish(job, outcome) }
+        }
+    }
+
+    private func finish(_ job: Job, _ outcome: (status: JobStatus, data: [String: String])) async {
+        // A cancel that arrived while the worker was finishing wins.
+        var final = outcome.status
+        let progress: Int64 = final == .error ? -1 : (final == .canceled ? (try? await jobs.get(job.id))?.progress ?? 0 : 100)
+        if !(await jobsTransition(job.id, from: .inProgress, to: final, progress: progress, data: outcome.data)) {
+            final = .canceled
+            _ = try? await jobs.transition(job.id, from: .cancelRequested, to: .canceled, data: outcome.data)
+        }
+        running.withLock { _ = $0.removeValue(forKey: job.id) }
+        logStatus(job.id, job.type, final, reason: outcome.data["error"])
+        wake()
+    }
+
+    private func jobsTransition(_ id: String, from: JobStatus, to: JobStatus, progress: Int64, data: [String: String]) async -> Bool {
+        (try? await jobs.transition(id, from: from, to: to, progress: progress, data: data)) ?? false
+    }
+
+    /// Every state change is a journal entry with JOB_ID, JOB_TYPE, STATUS.
+    public func logStatus(_ id: String, _ type: String, _ status: JobStatus, reason: String? = nil) {
+        var m: Logger.Metadata = ["message_id": "\(Self.statusMessageID)", "job_id": "\(id)", "job_type": "\(type)", "status": "\(status.rawValue)"]
+        if let reason { m["reason"] = "\(reason)" }
+        logger.notice("job status changed", metadata: m)
+    }
+}

@@ -1,0 +1,42 @@
+import StewardModel
+
+/// Job status transitions as pure functions (Mattermost's `IsValidStatusChange` and "request
+/// cancellation"), tested without threads or a store.
+public enum JobStateMachine {
+    /// What `PATCH /jobs/{id}/status` allows without `force`.
+    public static func isValidStatusChange(from current: JobStatus, to next: JobStatus) -> Bool {
+        switch current {
+        case .inProgress: return next == .pending || next == .cancelRequested
+        case .pending: return next == .cancelRequested
+        case .cancelRequested: return next == .canceled
+        case .success, .error, .warning, .canceled: return false
+        }
+    }
+
+    /// `POST /jobs/{id}/cancel`: a pending job is canceled at once, a running one is asked to stop.
+    public static func cancellation(of current: JobStatus) -> JobStatus? {
+        switch current {
+        case .pending: return .canceled
+        case .inProgress: return .cancelRequested
+        default: return nil
+        }
+    }
+
+    /// What the worker's end turns the job into, given the status it has when the worker returns.
+    public static func finish(current: JobStatus, outcome: JobStatus) -> JobStatus {
+        current == .cancelRequested ? .canceled : outcome
+    }
+}
+
+/// Errors of the jobs domain, mapped to Mattermost's AppErrors by the transport.
+public enum JobError: Error, Equatable, Sendable {
+    case notFound
+    case invalidType(String)
+    case noWorker(String)
+    case invalidStatus(String)
+    case notCancelable(JobStatus)
+    case statusChangeNotAllowed(from: JobStatus, to: JobStatus)
+    case notFinished
+    case notDownloadable
+    case store(String)
+}

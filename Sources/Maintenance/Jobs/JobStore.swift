@@ -1,0 +1,214 @@
+import FoundationEssentials
+import StewardModel
+import Store
+
+/// Jobs and their log lines in the store (`Jobs` with Mattermost's columns, `JobLogs`). Status
+/// changes are conditional updates, so two writers can never both move a job on.
+public struct JobStore: Sendable {
+    public let db: DatabasePool
+    let clock: WallClock
+
+    public init(db: DatabasePool, clock: WallClock = .system) {
+        self.db = db
+        self.clock = clock
+    }
+
+    public static let migrations: [Migration] = [
+        Migration(
+            name: "0002_jobs",
+            sql: """
+                CREATE TABLE Jobs (
+                    Id TEXT PRIMARY KEY NOT NULL CHECK (length(Id) = 26),
+                    Type TEXT NOT NULL,
+                    Priority INTEGER NOT NULL DEFAULT 0,
+                    CreateAt INTEGER NOT NULL,
+                    StartAt INTEGER NOT NULL DEFAULT 0,
+                    LastActivityAt INTEGER NOT NULL DEFAULT 0,
+                    Status TEXT NOT NULL CHECK (Status IN ('pending','in_progress','success','error','cancel_requested','canceled','warning')),
+                    Progress INTEGER NOT NULL DEFAULT 0,
+                    Data TEXT NOT NULL DEFAULT '{}'
+                );
+                CREATE INDEX idx_jobs_create_at ON Jobs (CreateAt);
+                CREATE INDEX idx_jobs_type_create_at ON Jobs (Type, CreateAt);
+                CREATE INDEX idx_jobs_status ON Jobs (Status);
+                CREATE TABLE JobLogs (
+                    JobId TEXT NOT NULL REFERENCES Jobs (Id) ON DELETE CASCADE,
+                    Idx INTEGER NOT NULL,
+                    Level TEXT NOT NULL,
+                    Msg TEXT NOT NULL,
+                    Progress INTEGER NOT NULL,
+                    Timestamp INTEGER NOT NULL,
+                    PRIMARY KEY (JobId, Idx)
+                );
+                """)
+    ]
+
+    static let columns = "Id, Type, Priority, CreateAt, StartAt, LastActivityAt, Status, Progress, Data"
+
+    static func job(_ s: Statement) -> Job {
+        let data = (s.string(8)).flatMap { try? JSONDecoderLite.stringMap($0) } ?? [:]
+        return Job(
+            id: s.string(0) ?? "", type: s.string(1) ?? "", priority: s.int64(2), createAt: s.int64(3), startAt: s.int64(4),
+            lastActivityAt: s.int64(5), status: JobStatus(rawValue: s.string(6) ?? "") ?? .error, progress: s.int64(7), data: data)
+    }
+
+    public func create(type: String, data: [String: String]) async throws -> Job {
+        let job = Job(id: NewID.make(), type: type, createAt: clock.nowMilliseconds(), status: .pending, data: data)
+        try await db.write { conn in
+            let s = try conn.cached("INSERT INTO Jobs (\(Self.columns)) VALUES (?, ?, 0, ?, 0, 0, 'pending', 0, ?)")
+            s.bind(1, job.id).bind(2, job.type).bind(3, job.createAt).bind(4, Job.dataJSON(job.data))
+            try s.run()
+        }
+        return job
+    }
+
+    public func get(_ id: String) async throws -> Job? {
+        try await db.read { conn in try Self.get(conn, id) }
+    }
+
+    static func get(_ conn: Connection, _ id: String) throws -> Job? {
+        let s = try conn.cached("SELECT \(columns) FROM Jobs WHERE Id = ?")
+        s.bind(1, id)
+        defer { s.reset() }
+        return try s.step() ? job(s) : nil
+    }
+
+    /// Newest first (Mattermost orders by CreateAt DESC).
+    public func list(types: [String], status: JobStatus?, offset: Int, limit: Int) async throws -> [Job] {
+        guard limit > 0, !types.isEmpty else { return [] }
+        return try await db.read { conn in
+            let marks = Array(repeating: "?", count: types.count).joined(separator: ",")
+            let s = try conn.cached(
+                "SELECT \(Self.columns) FROM Jobs WHERE Type IN (\(marks))\(status == nil ? "" : " AND Status = ?") ORDER BY CreateAt DESC, Id DESC LIMIT ? OFFSET ?")
+            var i: Int32 = 1
+            for t in types { s.bind(i, t); i += 1 }
+            if let status { s.bind(i, status.rawValue); i += 1 }
+            s.bind(i, Int64(limit)).bind(i + 1, Int64(offset))
+            defer { s.reset() }
+            var out: [Job] = []
+            while try s.step() { out.append(Self.job(s)) }
+            return out
+        }
+    }
+
+    /// Moves a job from `from` to `to` only if it is still in `from`; returns whether it moved.
+    @discardableResult
+    public func transition(_ id: String, from: JobStatus?, to: JobStatus, progress: Int64? = nil, data: [String: String]? = nil,
+                           starting: Bool = false) async throws -> Bool {
+        let now = clock.nowMilliseconds()
+        return try await db.write { conn in
+            try Self.transition(conn, id, from: from, to: to, progress: progress, data: data, starting: starting, now: now)
+        }
+    }
+
+    static func transition(_ conn: Connection, _ id: String, from: JobStatus?, to: JobStatus, progress: Int64?, data: [String: String]?,
+                           starting: Bool, now: Int64) throws -> Bool {
+        var sql = "UPDATE Jobs SET Status = ?, LastActivityAt = ?"
+        if progress != nil { sql += ", Progress = ?" }
+        if data != nil { sql += ", Data = ?" }
+        if starting { sql += ", StartAt = ?" }
+        sql += " WHERE Id = ?" + (from == nil ? "" : " AND Status = ?")
+        let s = try conn.cached(sql)
+        var i: Int32 = 1
+        s.bind(i, to.rawValue); i += 1
+        s.bind(i, now); i += 1
+        if let progress { s.bind(i, progress); i += 1 }
+        if let data { s.bind(i, Job.dataJSON(data)); i += 1 }
+        if starting { s.bind(i, now); i += 1 }
+        s.bind(i, id); i += 1
+        if let from { s.bind(i, from.rawValue) }
+        try s.run()
+        return conn.changes == 1
+    }
+
+    public func setProgress(_ id: String, _ progress: Int64) async throws {
+        let now = clock.nowMilliseconds()
+        try await db.write { conn in try Self.setProgress(conn, id, progress, now: now) }
+    }
+
+    static func setProgress(_ conn: Connection, _ id: String, _ progress: Int64, now: Int64) throws {
+        let s = try conn.cached("UPDATE Jobs SET Progress = ?, LastActivityAt = ? WHERE Id = ?")
+        s.bind(1, progress).bind(2, now).bind(3, id)
+        try s.run()
+    }
+
+    public func appendLog(_ id: String, level: String, msg: String, progress: Int64) async throws {
+        let now = clock.nowMilliseconds()
+        try await db.write { conn in try Self.appendLog(conn, id, level: level, msg: msg, progress: progress, now: now) }
+    }
+
+    static func appendLog(_ conn: Connection, _ id: String, level: String, msg: String, progress: Int64, now: Int64) throws {
+        let s = try conn.cached(
+            "INSERT INTO JobLogs (JobId, Idx, Level, Msg, Progress, Timestamp) VALUES (?, (SELECT coalesce(max(Idx) + 1, 0) FROM JobLogs WHERE JobId = ?), ?, ?, ?, ?)")
+        s.bind(1, id).bind(2, id).bind(3, level).bind(4, msg).bind(5, progress).bind(6, now)
+        try s.run()
+    }
+
+    public func logs(_ id: String, offset: Int, limit: Int) async throws -> [JobLogEntry] {
+        try await db.read { conn in
+            let s = try conn.cached("SELECT Idx, Level, Msg, Progress, Timestamp FROM JobLogs WHERE JobId = ? AND Idx >= ? ORDER BY Idx LIMIT ?")
+            s.bind(1, id).bind(2, Int64(offset)).bind(3, Int64(limit))
+            defer { s.reset() }
+            var out: [JobLogEntry] = []
+            while try s.step() {
+                out.append(JobLogEntry(idx: s.int64(0), level: s.string(1) ?? "", msg: s.string(2) ?? "", progress: s.int64(3), timestamp: s.int64(4)))
+            }
+            return out
+        }
+    }
+
+    public func delete(_ id: String) async throws {
+        try await db.write { conn in
+            try conn.transaction {
+                let logs = try conn.cached("DELETE FROM JobLogs WHERE JobId = ?")
+                logs.bind(1, id)
+                try logs.run()
+                let s = try conn.cached("DELETE FROM Jobs WHERE Id = ?")
+                s.bind(1, id)
+                try s.run()
+            }
+        }
+    }
+
+    /// Claims the oldest pending job of the given types: pending → in_progress, StartAt set.
+    public func claimNext(types: Set<String>) async throws -> Job? {
+        guard !types.isEmpty else { return nil }
+        let now = clock.nowMilliseconds()
+        return try await db.write { conn in
+            let marks = Array(repeating: "?", count: types.count).joined(separator: ",")
+            let s = try conn.cached("SELECT Id FROM Jobs WHERE Status = 'pending' AND Type IN (\(marks)) ORDER BY CreateAt, Id LIMIT 1")
+            var i: Int32 = 1
+            for t in types.sorted() { s.bind(i, t); i += 1 }
+            guard try s.step(), let id = s.string(0) else { s.reset(); return nil }
+            s.reset()
+            guard try Self.transition(conn, id, from: .pending, to: .inProgress, progress: 0, data: nil, starting: true, now: now) else { return nil }
+            return try Self.get(conn, id)
+        }
+    }
+
+    /// Jobs a dead daemon left running: they end in `error`, saying why. Returns them.
+    public func recoverInterrupted() async throws -> [Job] {
+        let now = clock.nowMilliseconds()
+        return try await db.write { conn in
+            let s = try conn.cached("SELECT \(Self.columns) FROM Jobs WHERE Status IN ('in_progress', 'cancel_requested')")
+            var stuck: [Job] = []
+            while try s.step() { stuck.append(Self.job(s)) }
+            s.reset()
+            for var job in stuck {
+                let next: JobStatus = job.status == .cancelRequested ? .canceled : .error
+                if next == .error { job.data["error"] = "the daemon stopped while the job was running (interrupted)" }
+                _ = try Self.transition(conn, job.id, from: job.status, to: next, progress: next == .error ? -1 : job.progress,
+                                        data: job.data, starting: false, now: now)
+                job.status = next
+            }
+            return stuck
+        }
+    }
+}
+
+/// The `Data` column: a JSON object of strings.
+enum JSONDecoderLite {
+    static func stringMap(_ text: String) throws -> [String: String] {
+        try JSONDecoder().decode([String: String].self, from: Data(text.utf8))
+    }
+}

@@ -1,0 +1,167 @@
+/// Mattermost's `model.Job`. Times are milliseconds since the epoch; `data` is a string map, always
+/// an object on the wire (`{}` when empty).
+public struct Job: Sendable, Equatable, Codable {
+    public var id: String
+    public var type: String
+    public var priority: Int64
+    public var createAt: Int64
+    public var startAt: Int64
+    public var lastActivityAt: Int64
+    public var status: JobStatus
+    public var progress: Int64
+    public var data: [String: String]
+
+    public init(id: String, type: String, priority: Int64 = 0, createAt: Int64, startAt: Int64 = 0, lastActivityAt: Int64 = 0,
+                status: JobStatus, progress: Int64 = 0, data: [String: String] = [:]) {
+        self.id = id
+        self.type = type
+        self.priority = priority
+        self.createAt = createAt
+        self.startAt = startAt
+        self.lastActivityAt = lastActivityAt
+        self.status = status
+        self.progress = progress
+        self.data = data
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, type, priority, status, progress, data
+        case createAt = "create_at", startAt = "start_at", lastActivityAt = "last_activity_at"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decodeIfPresent(String.self, forKey: .id) ?? ""
+        type = try c.decodeIfPresent(String.self, forKey: .type) ?? ""
+        priority = try c.decodeIfPresent(Int64.self, forKey: .priority) ?? 0
+        createAt = try c.decodeIfPresent(Int64.self, forKey: .createAt) ?? 0
+        startAt = try c.decodeIfPresent(Int64.self, forKey: .startAt) ?? 0
+        lastActivityAt = try c.decodeIfPresent(Int64.self, forKey: .lastActivityAt) ?? 0
+        status = try c.decodeIfPresent(JobStatus.self, forKey: .status) ?? .pending
+        progress = try c.decodeIfPresent(Int64.self, forKey: .progress) ?? 0
+        data = try c.decodeIfPresent([String: String].self, forKey: .data) ?? [:]
+    }
+
+    /// Keys in Mattermost's order; `data` keys sorted so equal jobs are equal bytes.
+    public var json: String {
+        var w = JSONWriter()
+        w.object { o in
+            o.field("id", id)
+            o.field("type", type)
+            o.field("priority", priority)
+            o.field("create_at", createAt)
+            o.field("start_at", startAt)
+            o.field("last_activity_at", lastActivityAt)
+            o.field("status", status.rawValue)
+            o.field("progress", progress)
+            o.raw("data", Self.dataJSON(data))
+        }
+        return w.output
+    }
+
+    public static func dataJSON(_ data: [String: String]) -> String {
+        "{" + data.keys.sorted().map { JSONWriter.quote($0) + ":" + JSONWriter.quote(data[$0]!) }.joined(separator: ",") + "}"
+    }
+
+    public static func json(_ jobs: [Job]) -> String { "[" + jobs.map(\.json).joined(separator: ",") + "]" }
+}
+
+/// Mattermost's job statuses.
+public enum JobStatus: String, Sendable, Codable, CaseIterable {
+    case pending, inProgress = "in_progress", success, error, cancelRequested = "cancel_requested", canceled, warning
+
+    /// A job that will not change again.
+    public var isFinished: Bool { [.success, .error, .canceled, .warning].contains(self) }
+}
+
+/// One log line of a job (Steward extension: `GET /jobs/{id}/logs`).
+public struct JobLogEntry: Sendable, Equatable, Codable {
+    public var idx: Int64
+    public var level: String
+    public var msg: String
+    public var progress: Int64
+    public var timestamp: Int64
+
+    public init(idx: Int64, level: String, msg: String, progress: Int64, timestamp: Int64) {
+        self.idx = idx
+        self.level = level
+        self.msg = msg
+        self.progress = progress
+        self.timestamp = timestamp
+    }
+
+    public var json: String {
+        var w = JSONWriter()
+        w.object { o in
+            o.field("idx", idx)
+            o.field("level", level)
+            o.field("msg", msg)
+            o.field("progress", progress)
+            o.field("timestamp", timestamp)
+        }
+        return w.output
+    }
+}
+
+/// Job type names and what each needs, per Mattermost's jobs API and Steward's own types.
+public enum JobTypes {
+    /// Steward's job types (each has a worker).
+    public static let stewardTypes: Set<String> = ["db_backup", "db_optimize", "integrity_check"]
+    /// Mattermost types Steward runs.
+    public static let mattermostWorkerTypes: Set<String> = ["data_retention", "message_export"]
+
+    /// Mattermost's `AllJobTypes`, in order (GET /jobs without a type lists these plus Steward's).
+    public static let mattermostAll = [
+        "data_retention", "message_export", "elasticsearch_post_indexing", "elasticsearch_post_aggregation",
+        "ldap_sync", "migrations", "plugins", "expiry_notify", "product_notices", "active_users", "import_process",
+        "import_delete", "export_process", "export_delete", "cloud", "extract_content", "last_accessible_post",
+        "last_accessible_file", "cleanup_desktop_tokens", "refresh_materialized_views", "mobile_session_metadata",
+    ]
+
+    /// Mattermost types with a read permission mapping (others answer `api.job.retrieve.nopermissions`).
+    static let mattermostReadable: Set<String> = [
+        "data_retention", "message_export", "elasticsearch_post_indexing", "elasticsearch_post_aggregation", "ldap_sync",
+        "migrations", "plugins", "product_notices", "expiry_notify", "active_users", "import_process", "import_delete",
+        "export_process", "export_delete", "cloud", "mobile_session_metadata", "extract_content", "access_control_sync",
+    ]
+
+    public static var allTypes: [String] { mattermostAll + stewardTypes.sorted() }
+
+    public enum Access: String, Sendable {
+        case read, create, manage, download
+    }
+
+    /// The permissions (any of) that `access` to jobs of `type` needs; nil when the type has no
+    /// mapping for it (Mattermost answers 400 then).
+    public static func permissions(_ type: String, _ access: Access) -> [Permission]? {
+        switch type {
+        case "data_retention":
+            switch access {
+            case .read: return [.readDataRetentionJob, .manageJobs]
+            case .create: return [.createDataRetentionJob, .manageJobs]
+            case .manage: return [.manageDataRetentionJob, .manageJobs]
+            case .download: return nil
+            }
+        case "message_export":
+            switch access {
+            case .read: return [.readComplianceExportJob, .manageJobs]
+            case .create: return [.createComplianceExportJob, .manageJobs]
+            case .manage: return [.manageComplianceExportJob, .manageJobs]
+            case .download: return [.downloadComplianceExportResult]
+            }
+        case _ where stewardTypes.contains(type):
+            switch access {
+            case .read, .download: return [.readJobs]
+            case .create, .manage: return [.manageJobs]
+            }
+        case _ where mattermostReadable.contains(type):
+            switch access {
+            case .read: return [.readJobs]
+            case .create, .manage: return type == "mobile_session_metadata" ? nil : [.manageJobs]
+            case .download: return nil
+            }
+        default:
+            return nil
+        }
+    }
+}
