@@ -59,7 +59,8 @@ enum StewardDaemon {
         reloader.configService = configService
         let engine = JobEngine(
             jobs: JobStore(db: pool), busy: busy, settings: settings,
-            workers: [DatabaseBackupWorker(), DatabaseOptimizeWorker(), IntegrityCheckWorker()], logger: logger)
+            workers: [DatabaseBackupWorker(), DatabaseOptimizeWorker(), IntegrityCheckWorker(), DataRetentionWorker(), MessageExportWorker()],
+            logger: logger)
         let services = APIServices(
             busy: busy, database: database, caches: caches, integrity: IntegrityChecker(store: pool), config: configService, jobs: engine)
         let dispatcher = Dispatcher(policy: policy, services: services, logger: logger)

@@ -9,6 +9,7 @@ public struct StewardConfig: Sendable, Equatable, Codable {
     public var logSettings = LogSettings()
     public var integritySettings = IntegritySettings()
     public var jobSettings = JobSettings()
+    public var dataRetentionSettings = DataRetentionSettings()
 
     public init() {}
 
@@ -19,6 +20,7 @@ public struct StewardConfig: Sendable, Equatable, Codable {
         case logSettings = "LogSettings"
         case integritySettings = "IntegritySettings"
         case jobSettings = "JobSettings"
+        case dataRetentionSettings = "DataRetentionSettings"
     }
 
     public init(from decoder: Decoder) throws {
@@ -30,6 +32,7 @@ public struct StewardConfig: Sendable, Equatable, Codable {
         logSettings = try c.decodeIfPresent(LogSettings.self, forKey: .logSettings) ?? .init()
         integritySettings = try c.decodeIfPresent(IntegritySettings.self, forKey: .integritySettings) ?? .init()
         jobSettings = try c.decodeIfPresent(JobSettings.self, forKey: .jobSettings) ?? .init()
+        dataRetentionSettings = try c.decodeIfPresent(DataRetentionSettings.self, forKey: .dataRetentionSettings) ?? .init()
     }
 
     /// Production defaults (spec §1): socket in /run/steward, database in /var/lib/steward.
@@ -50,6 +53,7 @@ public struct StewardConfig: Sendable, Equatable, Codable {
         try logSettings.validate()
         try integritySettings.validate()
         try jobSettings.validate()
+        try dataRetentionSettings.validate()
     }
 }
 
@@ -358,6 +362,33 @@ public struct JobSettings: Sendable, Equatable, Codable {
         }
         if !directory.isEmpty && !directory.hasPrefix("/") {
             throw ConfigValidationError(setting: "JobSettings.Directory", reason: "must be an absolute path, got '\(directory)'")
+        }
+    }
+}
+
+/// `DataRetentionSettings`: what the `data_retention` job deletes.
+public struct DataRetentionSettings: Sendable, Equatable, Codable {
+    /// Posts older than this many days are deleted (with their reactions, file rows and threads).
+    public var messageRetentionDays = 365
+    /// Posts deleted per transaction.
+    public var batchSize = 3000
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey { case messageRetentionDays = "MessageRetentionDays", batchSize = "BatchSize" }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        messageRetentionDays = try c.decodeIfPresent(Int.self, forKey: .messageRetentionDays) ?? 365
+        batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? 3000
+    }
+
+    func validate() throws(ConfigValidationError) {
+        if messageRetentionDays < 1 {
+            throw ConfigValidationError(setting: "DataRetentionSettings.MessageRetentionDays", reason: "must be at least 1, got \(messageRetentionDays)")
+        }
+        if !(1...100_000).contains(batchSize) {
+            throw ConfigValidationError(setting: "DataRetentionSettings.BatchSize", reason: "must be 1 to 100000, got \(batchSize)")
         }
     }
 }
