@@ -4,12 +4,15 @@ import Testing
 /// The shipped units pass `systemd-analyze verify` with no output, and score as low exposure.
 @Suite("systemd units", .enabled(if: Paths.tool("systemd-analyze") != nil, "systemd-analyze is not installed"))
 struct SystemdUnitTests {
-    /// Copies of the units whose ExecStart points at the built binary (verify checks it exists).
+    static let units = ((try? FileManager.default.contentsOfDirectory(atPath: Paths.packageRoot.appendingPathComponent("systemd").path)) ?? []).sorted()
+
+    /// Copies of the units whose ExecStart points at the built binaries (verify checks they exist).
     func stagedUnits() throws -> String {
         let dir = Paths.makeTempDir("units")
-        for name in ["steward.service", "steward.socket", "steward-ops.socket"] {
+        for name in Self.units {
             var text = try String(contentsOf: Paths.packageRoot.appendingPathComponent("systemd/" + name), encoding: .utf8)
             text = text.replacingOccurrences(of: "/usr/local/bin/stewardd", with: Paths.stewardd)
+            text = text.replacingOccurrences(of: "/usr/local/bin/stewardctl", with: Paths.stewardctl)
             try text.write(toFile: dir + "/" + name, atomically: true, encoding: .utf8)
         }
         return dir
@@ -18,9 +21,8 @@ struct SystemdUnitTests {
     @Test func verifyPrintsNothing() throws {
         let dir = try stagedUnits()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let r = try Command.run(
-            Paths.tool("systemd-analyze")!,
-            ["verify", "--man=no", dir + "/steward.service", dir + "/steward.socket", dir + "/steward-ops.socket"])
+        #expect(Self.units.count == 11, "\(Self.units)")
+        let r = try Command.run(Paths.tool("systemd-analyze")!, ["verify", "--man=no"] + Self.units.map { dir + "/" + $0 })
         #expect(r.status == 0)
         #expect(r.stdout.isEmpty && r.stderr.isEmpty, "\(r.stdout)\(r.stderr)")
     }
@@ -34,6 +36,11 @@ struct SystemdUnitTests {
         }
         let r = try Command.run(Paths.tool("systemd-analyze")!, ["security", "--offline=yes", "--threshold=30", dir + "/steward.service"])
         #expect(r.status == 0, "exposure above 3.0: \(r.stdout.suffix(200))")
+        for timer in Self.units where timer.hasSuffix(".timer") {
+            let service = String(timer.dropLast(6)) + ".service"
+            let text = try String(contentsOfFile: dir + "/" + service, encoding: .utf8)
+            #expect(text.contains("ExecStart=\(Paths.stewardctl) job create ") && text.contains("--wait"), "\(service)")
+        }
         let socket = try String(contentsOfFile: dir + "/steward.socket", encoding: .utf8)
         #expect(socket.contains("SocketMode=0600"))
         #expect(socket.contains("FileDescriptorName=steward.sock"))
