@@ -84,57 +84,6 @@ private struct RelationKey: Hashable {
     }
 }
 
-/// Tables and columns present, case-insensitively (SQLite names are).
-struct Schema {
-    private var tables: [String: String] = [:]
-    private var columns: [String: Set<String>] = [:]
-
-    init(_ conn: Connection) throws {
-        for name in try conn.tableNames() { tables[name.lowercased()] = name }
-    }
-
-    func has(table: String) -> Bool { tables[table.lowercased()] != nil }
-
-    mutating func has(column: String, in table: String, _ conn: Connection) throws -> Bool {
-        let t = table.lowercased()
-        if columns[t] == nil {
-            let s = try conn.cached("SELECT name FROM pragma_table_info(?)")
-            s.bind(1, tables[t] ?? table)
-            var names = Set<String>()
-            while try s.step() { names.insert((s.string(0) ?? "").lowercased()) }
-            s.reset()
-            columns[t] = names
-        }
-        return columns[t]!.contains(column.lowercased())
-    }
-
-    /// Single-column foreign keys declared in the schema, as relations.
-    func declaredForeignKeys(_ conn: Connection) throws -> [Relation] {
-        var found: [Relation] = []
-        for child in tables.values.sorted() where !child.hasPrefix("sqlite_") {
-            let fks = try conn.cached("SELECT id, seq, \"table\", \"from\", \"to\" FROM pragma_foreign_key_list(?) ORDER BY id, seq")
-            fks.bind(1, child)
-            var byID: [Int64: [(parent: String, from: String, to: String?)]] = [:]
-            while try fks.step() {
-                byID[fks.int64(0), default: []].append((fks.string(2) ?? "", fks.string(3) ?? "", fks.string(4)))
-            }
-            fks.reset()
-            let pk = try conn.cached("SELECT name FROM pragma_table_info(?) WHERE pk > 0")
-            pk.bind(1, child)
-            var pkColumns: [String] = []
-            while try pk.step() { pkColumns.append(pk.string(0) ?? "") }
-            pk.reset()
-            for id in byID.keys.sorted() {
-                guard let parts = byID[id], parts.count == 1, let part = parts.first else { continue }
-                found.append(Relation(
-                    parent: part.parent, parentKey: part.to ?? "Id", child: child, foreignKey: part.from,
-                    childId: pkColumns.count == 1 ? pkColumns[0] : nil))
-            }
-        }
-        return found
-    }
-}
-
 /// One execution: parent sets, child scans, collected orphans.
 private struct Run {
     let options: IntegrityChecker.Options
@@ -354,51 +303,6 @@ private struct Run {
     }
 }
 
-/// The first `limit` orphans in Mattermost's order (by foreign key; NULL first, then bytewise; ties by
-/// child id), in memory bounded by twice the limit however many there are.
-struct OrphanCollector {
-    let limit: Int
-    private(set) var total = 0
-    private var records: [OrphanedRecord] = []
-
-    init(limit: Int) { self.limit = limit }
-
-    /// Once `limit` records are kept, the last of them: anything not before it can never be kept.
-    private var cutoff: OrphanedRecord?
-
-    mutating func add(_ r: OrphanedRecord) {
-        total += 1
-        if let cutoff, !Self.precedes(r, cutoff) { return }
-        records.append(r)
-        if records.count >= 2 * limit { compact() }
-    }
-
-    mutating func sortedRecords() -> [OrphanedRecord] {
-        compact()
-        return records
-    }
-
-    private mutating func compact() {
-        records.sort(by: Self.precedes)
-        if records.count > limit { records.removeLast(records.count - limit) }
-        if records.count == limit { cutoff = records.last }
-    }
-
-    static func precedes(_ a: OrphanedRecord, _ b: OrphanedRecord) -> Bool {
-        if a.parentID != b.parentID { return less(a.parentID, b.parentID) }
-        return less(a.childID, b.childID)
-    }
-
-    private static func less(_ a: String?, _ b: String?) -> Bool {
-        switch (a, b) {
-        case (nil, nil): return false
-        case (nil, _): return true
-        case (_, nil): return false
-        case let (x?, y?): return x.utf8.lexicographicallyPrecedes(y.utf8)
-        }
-    }
-}
-
 extension String {
     fileprivate func replacingQuotes() -> String {
         var out = ""
@@ -407,36 +311,3 @@ extension String {
     }
 }
 
-/// Canonical foreign keys waiting to be probed together (see `Run.scan`).
-struct ProbeBatch {
-    static let size = 32
-
-    enum ChildID {
-        case none
-        case decoded(UInt64, UInt64)
-        case text(String)
-    }
-
-    var fk: [(UInt64, UInt64)] = []
-    var child: [ChildID] = []
-
-    init() {
-        fk.reserveCapacity(Self.size)
-        child.reserveCapacity(Self.size)
-    }
-
-    mutating func flush(into found: inout OrphanCollector, set: IDSet) {
-        for (hi, lo) in fk { set.prefetch(hi, lo) }
-        for (i, (hi, lo)) in fk.enumerated() where !set.containsDecoded(hi, lo) {
-            let childID: String?
-            switch child[i] {
-            case .none: childID = nil
-            case .decoded(let h, let l): childID = MattermostID.encode(h, l)
-            case .text(let t): childID = t
-            }
-            found.add(OrphanedRecord(parentID: MattermostID.encode(hi, lo), childID: childID))
-        }
-        fk.removeAll(keepingCapacity: true)
-        child.removeAll(keepingCapacity: true)
-    }
-}
