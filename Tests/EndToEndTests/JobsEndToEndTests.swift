@@ -189,6 +189,23 @@ struct JobsEndToEndTests {
         #expect(next.status == .success)
     }
 
+    @Test func backupRunsWhileWritersContinueAndKeepsTheNewestN() throws {
+        try fill(megabytes: 4)
+        let d = try start { $0.jobSettings.backupsToKeep = 2 }
+        let slow = try create(d, "db_backup", data: ["step_delay_ms": "100"])
+        #expect(try eventually { try self.job(d, slow.id).status == .inProgress })
+        // Writers keep going during the copy: these jobs are rows in the same store.
+        var created: [String] = []
+        for _ in 0..<20 { created.append(try create(d, "db_optimize").id) }
+        let done = try waitFinished(d, slow.id, timeout: 20)
+        #expect(done.status == .success && done.data["quick_check"] == "ok")
+        for _ in 0..<2 { #expect(try waitFinished(d, try create(d, "db_backup").id).status == .success) }
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir + "/steward-jobs/db_backup").filter { $0.hasSuffix(".db") }
+        #expect(files.count == 2, "BackupsToKeep=2 keeps the newest two: \(files)")
+        #expect(!files.contains { $0.contains(slow.id) }, "the oldest was removed")
+        for id in created { #expect(try waitFinished(d, id).status == .success) }
+    }
+
     @Test func busyPausesNonCriticalJobs() throws {
         let d = try start()
         #expect(try UnixHTTP.post(d.socket, "/api/v4/server_busy?seconds=60").status == 200)
