@@ -118,6 +118,7 @@ struct JobsEndToEndTests {
     }
 
     @Test func workersDoRealWorkAndFilesDownload() throws {
+        try fill(megabytes: 2)  // a backup of several 256 KiB download chunks
         let d = try start()
         let backup = try waitFinished(d, try create(d, "db_backup").id)
         #expect(backup.status == .success && backup.progress == 100)
@@ -127,8 +128,15 @@ struct JobsEndToEndTests {
         #expect(file.headers["content-disposition"]?.hasPrefix("attachment;filename=\"steward-") == true)
         let copy = dir + "/restored.db"
         try Data(file.body).write(to: URL(fileURLWithPath: copy))
-        let rows = try Command.run("/usr/bin/env", ["python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(c.execute('PRAGMA quick_check').fetchone()[0], c.execute('SELECT count(*) FROM Jobs').fetchone()[0])", copy])
-        #expect(rows.stdout == "ok 1\n", "the backup is a valid database with the store's rows")
+        #expect(Int(file.headers["content-length"] ?? "") == file.body.count && file.body.count > 2_000_000)
+        let rows = try Command.run("/usr/bin/env", ["python3", "-c", "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(c.execute('PRAGMA quick_check').fetchone()[0], c.execute('SELECT count(*) FROM Jobs').fetchone()[0], c.execute('SELECT count(*) FROM Filler').fetchone()[0])", copy])
+        #expect(rows.stdout == "ok 1 2000\n", "the backup is a valid database with the store's rows")
+
+        // The connection is reusable after a streamed file, even with the next request pipelined.
+        let c = try UnixConnection(path: d.socket)
+        try c.send("GET /api/v4/jobs/\(backup.id)/download HTTP/1.1\r\nHost: _\r\n\r\nGET /api/v4/system/ping HTTP/1.1\r\nHost: _\r\n\r\n")
+        #expect(try c.readResponse().body == file.body)
+        #expect(try c.readResponse().json()["status"] as? String == "OK")
 
         let optimize = try waitFinished(d, try create(d, "db_optimize", data: ["vacuum": "true"]).id)
         #expect(optimize.status == .success && optimize.data["vacuumed"] == "true")

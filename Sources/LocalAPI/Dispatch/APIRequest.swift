@@ -84,6 +84,8 @@ public struct APIResponse: Sendable {
     public var status: Int
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
+    /// A file sent after the headers instead of `body`, read in chunks (backups can be gigabytes).
+    public var file: ResponseFile?
 
     public init(status: Int = 200, headers: [(name: String, value: String)] = [], body: [UInt8]) {
         self.status = status
@@ -99,6 +101,16 @@ public struct APIResponse: Sendable {
     public static var ok: APIResponse { .json(StatusOK.json) }
 
     public static func error(_ e: AppError) -> APIResponse { .json(e.json, status: e.statusCode) }
+}
+
+/// A file to stream as a response body.
+public struct ResponseFile: Sendable {
+    public var path: String
+    public var size: Int64
+    public init(path: String, size: Int64) {
+        self.path = path
+        self.size = size
+    }
 }
 
 /// The domain services handlers call. Handlers never see the transport or the policy.

@@ -141,14 +141,17 @@ enum JobHandlers {
             throw JobError.notDownloadable
         }
         let path = ctx.services.jobs.directory + "/" + file
-        guard let bytes = try? Data(contentsOf: URL(fileURLWithPath: path)) else {
+        var st = stat()
+        guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
             throw AppError(id: "api.job.unable_to_download_job", message: "Unable to download this job", statusCode: 404)
         }
         let name = String(file.split(separator: "/").last ?? "download")
         let type = name.hasSuffix(".zip") ? "application/zip" : name.hasSuffix(".json") ? "application/json" : "application/octet-stream"
-        return APIResponse(status: 200, headers: [
+        var response = APIResponse(status: 200, headers: [
             ("Content-Type", type),
             ("Content-Disposition", "attachment;filename=\"\(name)\"; filename*=UTF-8''\(name)"),
-        ], body: Array(bytes))
+        ], body: [])
+        response.file = ResponseFile(path: path, size: Int64(st.st_size))
+        return response
     }
 }

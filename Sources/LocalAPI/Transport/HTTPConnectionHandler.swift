@@ -1,6 +1,10 @@
+import Dispatch
 import NIOCore
 import NIOHTTP1
 import StewardModel
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The one handler of a connection: parses requests in place (`HTTPRequestParser`) within the transport
 /// limits, hands each to the dispatcher, and writes the answer serialized into one buffer. Keep-alive,
@@ -149,12 +153,33 @@ final class HTTPConnectionHandler: ChannelInboundHandler, RemovableChannelHandle
         let keepOpen = keepAlive && !closeAfterResponse && state != .closing
         var buffer = context.channel.allocator.buffer(capacity: 256 + response.body.count)
         ResponseSerializer.write(response, requestID: requestID, isGET: isGET, close: !keepOpen, into: &buffer)
-        guard keepOpen else {
-            state = .closing
-            context.writeAndFlush(wrapOutboundOut(buffer)).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        if let file = response.file {
+            // Headers now, the file in chunks from a thread that may block on the disk; the
+            // connection stays busy until the last chunk is written.
+            context.write(wrapOutboundOut(buffer), promise: nil)
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            let channel = context.channel
+            Task {
+                let complete = await FileStreamer.stream(file, to: channel)
+                channel.eventLoop.execute {
+                    let (handler, context) = bound.value
+                    handler.afterResponse(keepOpen: keepOpen && complete, context: context)
+                }
+            }
             return
         }
-        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        afterResponse(keepOpen: keepOpen, buffer: buffer, context: context)
+    }
+
+    private func afterResponse(keepOpen: Bool, buffer: ByteBuffer? = nil, context: ChannelHandlerContext) {
+        // A shutdown that arrived while a file was streaming still closes the connection.
+        guard keepOpen && !closeAfterResponse else {
+            state = .closing
+            context.writeAndFlush(wrapOutboundOut(buffer ?? context.channel.allocator.buffer(capacity: 0)))
+                .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            return
+        }
+        if let buffer { context.writeAndFlush(wrapOutboundOut(buffer), promise: nil) }
         state = .reading
         if (pending?.readableBytes ?? 0) > 0 {
             deadline = .now() + limits.requestReadTimeout
@@ -187,7 +212,7 @@ enum ResponseSerializer {
         }
         if !hasContentType { buffer.writeStaticString("Content-Type: application/json\r\n") }
         buffer.writeStaticString("Content-Length: ")
-        buffer.writeString(String(response.body.count))
+        buffer.writeString(String(response.file?.size ?? Int64(response.body.count)))
         buffer.writeStaticString("\r\nX-Request-ID: ")
         buffer.writeString(requestID)
         buffer.writeStaticString("\r\n")
@@ -196,5 +221,38 @@ enum ResponseSerializer {
         if close { buffer.writeStaticString("Connection: close\r\n") }
         buffer.writeStaticString("\r\n")
         buffer.writeBytes(response.body)
+    }
+}
+
+/// Writes a file to a channel in chunks, each read on a Dispatch thread (disk reads may block) and
+/// written before the next is read, so memory stays at one chunk whatever the file's size.
+enum FileStreamer {
+    static let chunkSize = 256 * 1024
+
+    /// True when the whole file was written.
+    static func stream(_ file: ResponseFile, to channel: Channel) async -> Bool {
+        let fd = open(file.path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var offset: Int64 = 0
+        while offset < file.size {
+            let want = Int(min(Int64(chunkSize), file.size - offset))
+            let at = offset
+            let chunk: [UInt8]? = await withCheckedContinuation { cont in
+                DispatchQueue.global().async {
+                    var bytes = [UInt8](repeating: 0, count: want)
+                    let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, want, off_t(at)) }
+                    cont.resume(returning: n > 0 ? Array(bytes[0..<n]) : nil)
+                }
+            }
+            guard let chunk else { return false }
+            do {
+                try await channel.writeAndFlush(ByteBuffer(bytes: chunk)).get()
+            } catch {
+                return false
+            }
+            offset += Int64(chunk.count)
+        }
+        return true
     }
 }
