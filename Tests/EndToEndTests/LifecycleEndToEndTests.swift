@@ -151,9 +151,9 @@ struct LifecycleEndToEndTests {
 
         let slow = try UnixConnection(path: daemon.socket)
         try slow.send("GET /api/v4/sys")
-        let started = Date()
         #expect(try UnixHTTP.get(daemon.socket, "/api/v4/system/ping").status == 200)
-        #expect(Date().timeIntervalSince(started) < 0.5, "the slow client does not hold up another's request")
+        // Answered while the slow client still holds its half request: nobody waited for it.
+        #expect(slow.isOpen, "the other request was answered before the slow client was dealt with")
         #expect(slow.waitForClose(), "a request that does not arrive in time is hung up on")
 
         let idle = try UnixConnection(path: daemon.socket)

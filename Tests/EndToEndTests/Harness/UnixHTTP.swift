@@ -68,6 +68,13 @@ final class UnixConnection {
         }
     }
 
+    /// True while the peer has not closed the connection (nothing to read yet, no EOF).
+    var isOpen: Bool {
+        var byte: UInt8 = 0
+        let n = recv(fd, &byte, 1, Int32(MSG_PEEK) | Int32(MSG_DONTWAIT))
+        return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)
+    }
+
     /// True when the peer has closed the connection (EOF) within the receive timeout.
     func waitForClose() -> Bool {
         while true {
