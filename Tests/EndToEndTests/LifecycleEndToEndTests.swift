@@ -79,7 +79,9 @@ struct LifecycleEndToEndTests {
         try c.send("POST /api/v4/caches/invalidate HTTP/1.1\r\nHost: _\r\nContent-Length: 2\r\n\r\n{")
         usleep(100_000)
         daemon.signal(SIGTERM)
-        usleep(300_000)
+        // The socket file goes once accepting has stopped; open connections are told right after.
+        #expect(eventually { !FileManager.default.fileExists(atPath: daemon.socket) })
+        usleep(200_000)
         try c.send("}")
         let r = try c.readResponse()
         #expect(r.status == 200)

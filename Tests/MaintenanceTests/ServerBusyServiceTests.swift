@@ -68,7 +68,8 @@ final class ManualClock: Sendable {
         let changes = Mutex<[Bool]>([])
         busy.onChange { v in changes.withLock { $0.append(v) } }
         try await busy.set(seconds: 1)
-        try await Task.sleep(for: .milliseconds(1300))
+        // The timer fires at the expiry; on a loaded machine a little later: wait up to 10 s for it.
+        for _ in 0..<100 where changes.withLock({ $0 }) != [true, false] { try await Task.sleep(for: .milliseconds(100)) }
         #expect(try await busy.isBusy() == false)
         #expect(changes.withLock { $0 } == [true, false])
     }
