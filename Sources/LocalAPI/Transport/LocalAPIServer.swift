@@ -90,22 +90,19 @@ public final class LocalAPIServer: Sendable {
             RefuseConnection.answer(fd: fd, error: .tooManyConnections(detail: refusal))
             return
         }
+        // Released exactly once: when the channel closes, or when it never came to be.
+        let slot = ConnectionSlot(limiter: limiter, peer: peer)
         let bootstrap = ClientBootstrap(group: loop.loop).channelInitializer { [self] channel in
-            channel.eventLoop.makeCompletedFuture { try self.configure(channel, peer: peer) }
+            channel.eventLoop.makeCompletedFuture { try self.configure(channel, peer: peer, slot: slot) }
         }
         bootstrap.withConnectedSocket(fd).whenFailure { [self] error in
-            limiter.release(uid: peer.uid)
-            Self.closePidfd(peer)
+            slot.release()
             logger.warning("could not adopt an accepted connection", metadata: ["error": "\(error)"])
         }
     }
 
-    private func configure(_ channel: Channel, peer: PeerCredentials) throws {
-        channel.closeFuture.whenComplete { [limiter] _ in
-            limiter.release(uid: peer.uid)
-            Self.closePidfd(peer)
-        }
-
+    private func configure(_ channel: Channel, peer: PeerCredentials, slot: ConnectionSlot) throws {
+        channel.closeFuture.whenComplete { _ in slot.release() }
         let limits = self.limits.withLock { $0 }
         let handler = HTTPConnectionHandler(
             peer: peer, dispatcher: dispatcher, limits: limits, loopConnections: loopConnections(for: channel.eventLoop))
@@ -120,6 +117,25 @@ public final class LocalAPIServer: Sendable {
     }
 
     private static func closePidfd(_ peer: PeerCredentials) {
+        if let fd = peer.pidfd { _ = SystemCalls.close(fd) }
+    }
+}
+
+/// A connection's place under the caps and its pidfd, given back once however the connection ends
+/// (a second close of the pidfd could close an unrelated descriptor that reused its number).
+final class ConnectionSlot: Sendable {
+    private let limiter: ConnectionLimiter
+    private let peer: PeerCredentials
+    private let released = Atomic<Bool>(false)
+
+    init(limiter: ConnectionLimiter, peer: PeerCredentials) {
+        self.limiter = limiter
+        self.peer = peer
+    }
+
+    func release() {
+        guard !released.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        limiter.release(uid: peer.uid)
         if let fd = peer.pidfd { _ = SystemCalls.close(fd) }
     }
 }

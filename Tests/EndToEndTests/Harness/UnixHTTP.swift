@@ -22,7 +22,7 @@ struct HTTPTestError: Error, CustomStringConvertible {
 /// A raw connection to a unix socket, for requests the CLI would never send (huge bodies, partial
 /// headers, keep-alive sequences).
 final class UnixConnection {
-    let fd: Int32
+    private(set) var fd: Int32
     private var buffer: [UInt8] = []
 
     init(path: String, timeoutSeconds: Int = 10) throws {
@@ -42,12 +42,16 @@ final class UnixConnection {
         }
         if rc != 0 {
             let e = errno
+            // A class whose init throws after its properties are set still runs deinit: close
+            // here and forget the number, or deinit would close it again — possibly after another
+            // thread has been given the same number for its own socket.
             close(fd)
+            fd = -1
             throw HTTPTestError(description: "connect(\(path)): \(String(cString: strerror(e)))")
         }
     }
 
-    deinit { close(fd) }
+    deinit { if fd >= 0 { close(fd) } }
 
     func send(_ text: String) throws { try send(Array(text.utf8)) }
 
