@@ -13,6 +13,7 @@ import UnixSignals
 struct DaemonService: Service {
     let config: StewardConfig
     let server: LocalAPIServer
+    let listeners: [ListenerSocket]
     let reloader: Reloader
     let busy: ServerBusyService
     let jobs: JobEngine
@@ -22,6 +23,12 @@ struct DaemonService: Service {
 
     func run() async throws {
         let hangups = await UnixSignalsSequence(trapping: .sighup)
+        do {
+            try await server.start(self.listeners)
+        } catch {
+            logger.critical("cannot start accepting", metadata: ["error": "\(error)"])
+            throw error
+        }
         let listeners = config.serviceSettings.listeners.map(\.path).joined(separator: ", ")
         SystemdNotifier.ready(status: "Serving on \(listeners)")
         logger.notice(

@@ -69,11 +69,13 @@ enum StewardDaemon {
         reloader.server = server
         reloader.jobs = engine
 
+        let listeners: [ListenerSocket]
         do {
             try await busy.resume()
             try await engine.start()
-            let listeners = try Listeners.open(config.serviceSettings.listeners, passed: SocketActivation.passedSockets(), logger: logger)
-            try await server.start(listeners)
+            // Bound and listening now (so a bad listener exits 73); accepting starts in the service,
+            // once SIGTERM is trapped: a signal right after the first answer must stop us gracefully.
+            listeners = try Listeners.open(config.serviceSettings.listeners, passed: SocketActivation.passedSockets(), logger: logger)
         } catch {
             logger.critical("cannot start listening", metadata: ["error": "\(error)"])
             await server.shutdown(timeout: .seconds(1))
@@ -82,7 +84,8 @@ enum StewardDaemon {
         }
 
         let daemon = DaemonService(
-            config: config, server: server, reloader: reloader, busy: busy, jobs: engine, store: pool, group: group, logger: logger)
+            config: config, server: server, listeners: listeners, reloader: reloader, busy: busy, jobs: engine, store: pool,
+            group: group, logger: logger)
         let serviceGroup = ServiceGroup(
             services: [daemon], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
         do {
