@@ -147,8 +147,9 @@ struct LifecycleEndToEndTests {
         let dir = Paths.makeTempDir("slow")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var config = DaemonProcess.config(dataDir: dir)
-        config.serviceSettings.readHeaderTimeoutSeconds = 1
-        config.serviceSettings.idleTimeoutSeconds = 2
+        // Long enough that the other request is surely answered first, even on a loaded machine.
+        config.serviceSettings.readHeaderTimeoutSeconds = 3
+        config.serviceSettings.idleTimeoutSeconds = 3
         let daemon = try DaemonProcess(dataDir: dir, config: config)
 
         let slow = try UnixConnection(path: daemon.socket)
