@@ -123,7 +123,7 @@ enum Listeners {
             } else {
                 var groupID: UInt32? = nil
                 if !settings.group.isEmpty {
-                    guard let gid = ListenerSocket.groupID(named: settings.group) else { throw ListenerError.unknownGroup(settings.group) }
+                    guard let gid = IdentityResolver.lookupGID(ofGroup: settings.group) else { throw ListenerError.unknownGroup(settings.group) }
                     groupID = gid
                 }
                 let dir = FilePath.directory(of: settings.path)

@@ -25,13 +25,16 @@ public final class IdentityResolver: Sendable {
     }
 
     public func gid(ofGroup name: String) -> UInt32? {
-        groups.value(for: name) {
-            var grp = group()
-            var result: UnsafeMutablePointer<group>?
-            var buffer = [CChar](repeating: 0, count: 65536)
-            guard getgrnam_r(name, &grp, &buffer, buffer.count, &result) == 0, result != nil else { return nil }
-            return grp.gr_gid
-        }
+        groups.value(for: name) { Self.lookupGID(ofGroup: name) }
+    }
+
+    /// An uncached NSS lookup (listener groups are resolved once, at start).
+    public static func lookupGID(ofGroup name: String) -> UInt32? {
+        var grp = group()
+        var result: UnsafeMutablePointer<group>?
+        var buffer = [CChar](repeating: 0, count: 65536)
+        guard getgrnam_r(name, &grp, &buffer, buffer.count, &result) == 0, result != nil else { return nil }
+        return grp.gr_gid
     }
 }
 

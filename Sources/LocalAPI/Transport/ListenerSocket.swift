@@ -92,15 +92,6 @@ public struct ListenerSocket: Sendable {
             unlink(settings.path)
         }
     }
-
-    /// The gid for a group name, nil when it does not exist.
-    public static func groupID(named name: String) -> UInt32? {
-        var grp = group()
-        var result: UnsafeMutablePointer<group>?
-        var buffer = [CChar](repeating: 0, count: 65536)
-        guard getgrnam_r(name, &grp, &buffer, buffer.count, &result) == 0, result != nil else { return nil }
-        return grp.gr_gid
-    }
 }
 
 /// Unix socket addresses by path.
