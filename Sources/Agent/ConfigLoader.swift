@@ -105,10 +105,7 @@ final class ConfigLoader: PurgeableCache {
 
 /// Path helpers (FoundationEssentials has no NSString path API).
 enum FilePath {
-    static func directory(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        return slash == path.startIndex ? "/" : String(path[..<slash])
-    }
+    static func directory(of path: String) -> String { PathName.directory(of: path) ?? "." }
 
     /// An absolute path: relative ones are taken from the working directory.
     static func absolute(_ path: String) -> String {

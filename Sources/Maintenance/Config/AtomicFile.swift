@@ -6,9 +6,8 @@ import Glibc
 /// fsync, rename over the target, fsync of the directory.
 public enum AtomicFile {
     public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o600) throws(ConfigStoreError) {
-        let slash = path.lastIndex(of: "/") ?? path.startIndex
-        let dir = slash == path.startIndex ? "/" : String(path[..<slash])
-        let name = String(path[path.index(after: slash)...])
+        let dir = PathName.directory(of: path) ?? "."
+        let name = PathName.lastComponent(of: path)
         let tmp = "\(dir)/.\(name).tmp.\(getpid()).\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)
         guard fd >= 0 else { throw .unwritable("\(path): \(String(cString: strerror(errno)))") }

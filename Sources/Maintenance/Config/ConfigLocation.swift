@@ -37,12 +37,9 @@ public enum ConfigLocation: Sendable, Equatable, CustomStringConvertible {
     /// The directory that holds the file, resolved through symlinks, plus the file name; nil when
     /// the directory does not exist.
     public var resolvedPath: String? {
-        let p = path
-        guard let slash = p.lastIndex(of: "/") else { return nil }
-        let dir = slash == p.startIndex ? "/" : String(p[..<slash])
-        guard let real = realpath(dir, nil) else { return nil }
+        guard let dir = PathName.directory(of: path), let real = realpath(dir, nil) else { return nil }
         defer { free(real) }
-        let base = String(p[p.index(after: slash)...])
+        let base = PathName.lastComponent(of: path)
         let d = String(cString: real)
         return (d == "/" ? "" : d) + "/" + base
     }

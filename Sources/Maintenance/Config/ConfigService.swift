@@ -31,8 +31,7 @@ public final class ConfigService: Sendable {
     /// The directories a migrate may touch: the config's, the store's, and any configured ones.
     public var allowedDirectories: [String] {
         let config = settings.current
-        let data = config.sqlSettings.dataSource
-        let dataDir = data.lastIndex(of: "/").map { String(data[..<$0]) } ?? directory
+        let dataDir = PathName.directory(of: config.sqlSettings.dataSource) ?? directory
         return [directory, dataDir] + config.serviceSettings.configMigrateDirectories
     }
 

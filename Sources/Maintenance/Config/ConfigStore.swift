@@ -46,8 +46,7 @@ public struct FileConfigStore: ConfigStore {
 
     private func filePath(_ name: String) -> String {
         if name.hasPrefix("/") { return name }
-        let dir = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
-        return dir + "/" + name
+        return (PathName.directory(of: path) ?? ".") + "/" + name
     }
 
     public func read() throws(ConfigStoreError) -> ConfigSnapshot {

@@ -37,8 +37,7 @@ public final class JobEngine: Sendable {
     public var directory: String {
         let s = settings.current
         if !s.jobSettings.directory.isEmpty { return s.jobSettings.directory }
-        let data = s.sqlSettings.dataSource
-        return (data.lastIndex(of: "/").map { String(data[..<$0]) } ?? ".") + "/steward-jobs"
+        return (PathName.directory(of: s.sqlSettings.dataSource) ?? ".") + "/steward-jobs"
     }
 
     /// Recovers interrupted jobs, then starts scheduling.
