@@ -11,8 +11,6 @@ enum SystemdNotifier {
 
     static func ready(status: String) { send("READY=1\nSTATUS=\(status)") }
 
-    static func status(_ status: String) { send("STATUS=\(status)") }
-
     /// `RELOADING=1` with the CLOCK_MONOTONIC timestamp systemd ≥ 253 requires for `Type=notify-reload`.
     static func reloading() {
         var ts = timespec()

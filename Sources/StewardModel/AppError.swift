@@ -64,7 +64,6 @@ public enum ErrorID {
     public static let recycleFailed = "api.database.recycle.app_error"
     public static let cacheInvalidateFailed = "api.caches.invalidate.app_error"
     public static let serverBusyFailed = "api.server_busy.app_error"
-    public static let shuttingDown = "api.context.shutting_down.app_error"
 }
 
 extension AppError {
@@ -130,10 +129,6 @@ extension AppError {
         AppError(
             id: ErrorID.tooManyConnections, message: "Too many connections.",
             detailedError: detail, statusCode: 503)
-    }
-
-    public static var shuttingDown: AppError {
-        AppError(id: ErrorID.shuttingDown, message: "The server is shutting down.", statusCode: 503)
     }
 
     /// The only body an unexpected failure ever produces; its cause stays in the journal.

@@ -213,8 +213,6 @@ public final class Statement {
         return body(UnsafeBufferPointer(start: p, count: Int(sqlite3_column_bytes(handle, column))))
     }
 
-    public var columnCount: Int32 { sqlite3_column_count(handle) }
-
     public func string(_ column: Int32) -> String? {
         guard let p = sqlite3_column_text(handle, column) else { return nil }
         return String(cString: p)

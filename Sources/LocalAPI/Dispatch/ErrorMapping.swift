@@ -31,7 +31,7 @@ enum ErrorMapping {
         switch error {
         case .notFound:
             return AppError(id: "app.job.get.app_error", message: "Unable to get the job.", statusCode: 404)
-        case .invalidType, .noWorker:
+        case .noWorker:
             return AppError(id: "model.job.is_valid.type.app_error", message: "Invalid job type.", statusCode: 400)
         case .invalidStatus, .statusChangeNotAllowed:
             return AppError(id: "api.job.status.invalid", message: "Invalid status set", statusCode: 400)
@@ -42,8 +42,6 @@ enum ErrorMapping {
             return AppError(id: "api.job.delete.not_finished", message: "Only a finished job can be deleted.", statusCode: 400)
         case .notDownloadable:
             return AppError(id: "api.job.unable_to_download_job", message: "Unable to download this job", statusCode: 400)
-        case .store:
-            return .internalError(id: "app.job.update.app_error", message: "Unable to update the job.")
         }
     }
 

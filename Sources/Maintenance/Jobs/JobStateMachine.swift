@@ -31,12 +31,10 @@ public enum JobStateMachine {
 /// Errors of the jobs domain, mapped to Mattermost's AppErrors by the transport.
 public enum JobError: Error, Equatable, Sendable {
     case notFound
-    case invalidType(String)
     case noWorker(String)
     case invalidStatus(String)
     case notCancelable(JobStatus)
     case statusChangeNotAllowed(from: JobStatus, to: JobStatus)
     case notFinished
     case notDownloadable
-    case store(String)
 }
