@@ -1,7 +1,6 @@
 import LocalAPI
 import Logging
 import Maintenance
-import NIOCore
 import ServiceLifecycle
 import StewardModel
 import Store
@@ -18,7 +17,6 @@ struct DaemonService: Service {
     let busy: ServerBusyService
     let jobs: JobEngine
     let store: DatabasePool
-    let group: EventLoopGroup
     let logger: Logger
 
     func run() async throws {
@@ -62,15 +60,12 @@ struct DaemonService: Service {
         }
     }
 
-    /// Pings the watchdog only while every event loop answers: a wedged serving path stops the pings
+    /// Pings the watchdog only while every serving thread answers: a wedged serving path stops the pings
     /// and systemd restarts us.
     private func feedWatchdog(every period: Duration) async {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            var healthy = true
-            for loop in group.makeIterator() {
-                do { try await loop.submit {}.get() } catch { healthy = false }
-            }
-            if healthy { SystemdNotifier.watchdog() }
+            await server.loopsAnswer()
+            SystemdNotifier.watchdog()
             try? await Task.sleep(for: period)
         }
     }

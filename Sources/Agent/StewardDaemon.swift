@@ -6,8 +6,6 @@ import Integrity
 import LocalAPI
 import Logging
 import Maintenance
-import NIOCore
-import NIOPosix
 import ServiceLifecycle
 import StewardModel
 import Store
@@ -64,8 +62,13 @@ enum StewardDaemon {
         let services = APIServices(
             busy: busy, database: database, caches: caches, integrity: IntegrityChecker(store: pool), config: configService, jobs: engine)
         let dispatcher = Dispatcher(policy: policy, services: services, logger: logger)
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        let server = LocalAPIServer(dispatcher: dispatcher, settings: config.serviceSettings, group: group, logger: logger)
+        let server: LocalAPIServer
+        do {
+            server = try LocalAPIServer(dispatcher: dispatcher, settings: config.serviceSettings, logger: logger)
+        } catch {
+            logger.critical("cannot start the serving threads", metadata: ["error": "\(error)"])
+            return 71
+        }
         reloader.server = server
         reloader.jobs = engine
 
@@ -79,13 +82,12 @@ enum StewardDaemon {
         } catch {
             logger.critical("cannot start listening", metadata: ["error": "\(error)"])
             await server.shutdown(timeout: .seconds(1))
-            try? await group.shutdownGracefully()
             return 73
         }
 
         let daemon = DaemonService(
             config: config, server: server, listeners: listeners, reloader: reloader, busy: busy, jobs: engine, store: pool,
-            group: group, logger: logger)
+            logger: logger)
         let serviceGroup = ServiceGroup(
             services: [daemon], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
         do {
@@ -94,7 +96,6 @@ enum StewardDaemon {
             logger.error("service group ended with an error", metadata: ["error": "\(error)"])
             return 1
         }
-        try? await group.shutdownGracefully()
         return 0
     }
 

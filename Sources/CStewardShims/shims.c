@@ -1,8 +1,52 @@
 #define _GNU_SOURCE
 #include <stddef.h>
+#include <sched.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include "steward_shims.h"
 
 int steward_accept(int fd) {
     return accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 }
+
+int steward_epoll_create(void) {
+    return epoll_create1(EPOLL_CLOEXEC);
+}
+
+int steward_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data) {
+    struct epoll_event ev = { .events = events, .data = { .u64 = data } };
+    return epoll_ctl(epfd, op, fd, &ev);
+}
+
+int steward_epoll_wait(int epfd, uint32_t *events, uint64_t *datas, int max, int timeout_ms) {
+    struct epoll_event ready[64];
+    if (max > 64) max = 64;
+    int n = epoll_wait(epfd, ready, max, timeout_ms);
+    for (int i = 0; i < n; i++) {
+        events[i] = ready[i].events;
+        datas[i] = ready[i].data.u64;
+    }
+    return n;
+}
+
+int steward_eventfd(void) {
+    return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+}
+
+int steward_cpu_count(void) {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) != 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        return n > 0 ? (int)n : 1;
+    }
+    int n = CPU_COUNT(&set);
+    return n > 0 ? n : 1;
+}
+
+_Static_assert(STEWARD_EPOLL_CTL_ADD == EPOLL_CTL_ADD && STEWARD_EPOLL_CTL_DEL == EPOLL_CTL_DEL
+               && STEWARD_EPOLL_CTL_MOD == EPOLL_CTL_MOD, "epoll_ctl ops");
+_Static_assert(STEWARD_EPOLLIN == EPOLLIN && STEWARD_EPOLLOUT == EPOLLOUT && STEWARD_EPOLLERR == EPOLLERR
+               && STEWARD_EPOLLHUP == EPOLLHUP && STEWARD_EPOLLEXCLUSIVE == EPOLLEXCLUSIVE, "epoll events");
+_Static_assert(STEWARD_SO_PEERCRED == SO_PEERCRED && STEWARD_SO_PEERGROUPS == SO_PEERGROUPS, "socket options");

@@ -29,4 +29,26 @@ static inline void steward_prefetch(const void *p, int write) {
    module does not expose. Returns the new fd or -1 with errno set. */
 int steward_accept(int fd);
 
+/* epoll with the event's data as one 64-bit word: `struct epoll_event` is packed on x86-64, which
+   Swift does not import reliably. Each returns what the system call returns (-1 with errno set). */
+int steward_epoll_create(void);
+int steward_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data);
+/* Waits like epoll_wait(2) and unpacks up to `max` ready events into `events` and `datas`. */
+int steward_epoll_wait(int epfd, uint32_t *events, uint64_t *datas, int max, int timeout_ms);
+
+#define STEWARD_EPOLL_CTL_ADD 1
+#define STEWARD_EPOLL_CTL_DEL 2
+#define STEWARD_EPOLL_CTL_MOD 3
+#define STEWARD_EPOLLIN 0x001u
+#define STEWARD_EPOLLOUT 0x004u
+#define STEWARD_EPOLLERR 0x008u
+#define STEWARD_EPOLLHUP 0x010u
+#define STEWARD_EPOLLEXCLUSIVE (1u << 28)
+
+/* A non-blocking, close-on-exec eventfd (eventfd(2) is not in Swift's Glibc module). */
+int steward_eventfd(void);
+
+/* CPUs this process may run on (sched_getaffinity), at least 1. */
+int steward_cpu_count(void);
+
 #endif

@@ -1,7 +1,5 @@
+import CStewardShims
 import Logging
-import NIOCore
-import NIOHTTP1
-import NIOPosix
 import StewardModel
 import Synchronization
 #if canImport(Glibc)
@@ -10,27 +8,32 @@ import Glibc
 
 /// Serves the API on one or more listening unix sockets.
 ///
-/// Each accepted connection's peer credentials are read once, by the `Acceptor`, before NIO owns the
-/// socket and before any byte is parsed, and travel with the connection as a typed value.
+/// A fixed set of `ConnectionLoop`s (one per CPU) all accept from every listener; each accepted
+/// connection's peer credentials are read once, right after accept and before any byte is parsed,
+/// and travel with the connection as a typed value.
 public final class LocalAPIServer: Sendable {
     private let dispatcher: Dispatcher
     private let limiter: ConnectionLimiter
     private let limits: Mutex<TransportLimits>
-    private let group: EventLoopGroup
     private let logger: Logger
-    private let acceptors = Mutex<[Acceptor]>([])
     private let listenerSockets = Mutex<[ListenerSocket]>([])
-    private let loops: [ObjectIdentifier: LoopConnections]
+    private let loops: [ConnectionLoop]
 
-    public init(dispatcher: Dispatcher, settings: ServiceSettings, group: EventLoopGroup, logger: Logger) {
+    /// - Parameter threads: serving threads; nil means one per CPU this process may use.
+    public init(dispatcher: Dispatcher, settings: ServiceSettings, threads: Int? = nil, logger: Logger) throws {
         self.dispatcher = dispatcher
         self.limiter = ConnectionLimiter(maxTotal: settings.maxConnections, maxPerUID: settings.maxConnectionsPerUid)
         self.limits = Mutex(TransportLimits(settings))
-        self.group = group
         self.logger = logger
-        var loops: [ObjectIdentifier: LoopConnections] = [:]
-        for loop in group.makeIterator() { loops[ObjectIdentifier(loop)] = LoopConnections(loop: loop) }
+        let count = max(1, threads ?? Int(steward_cpu_count()))
+        let accepted = AcceptedConnections()
+        var loops: [ConnectionLoop] = []
+        for index in 0..<count {
+            loops.append(try ConnectionLoop(index: index) { fd, loop in accepted.server?.adopt(fd, on: loop) })
+        }
         self.loops = loops
+        accepted.server = self
+        for loop in loops { try loop.start() }
     }
 
     /// Applies limits from a reloaded config; open connections keep the limits they started with.
@@ -44,13 +47,14 @@ public final class LocalAPIServer: Sendable {
     /// Starts accepting on every listener; returns once all of them accept connections.
     public func start(_ listeners: [ListenerSocket]) async throws {
         listenerSockets.withLock { $0 = listeners }
-        for l in loops.values { l.start() }
         for listener in listeners {
-            let acceptor = Acceptor(listener: listener, loops: Array(loops.values)) { [self] fd, peer, loop in
-                self.adopt(fd, peer: peer, on: loop)
-            }
-            try acceptor.start()
-            acceptors.withLock { $0.append(acceptor) }
+            // Every loop polls the socket; accept must not block the one that loses the race.
+            let flags = fcntl(listener.fd, F_GETFL)
+            _ = fcntl(listener.fd, F_SETFL, flags | O_NONBLOCK)
+        }
+        let fds = listeners.map(\.fd)
+        await onEveryLoop { loop in for fd in fds { loop.addListener(fd) } }
+        for listener in listeners {
             logger.info(
                 "listening",
                 metadata: ["listener": "\(listener.settings.name)", "path": "\(listener.settings.path)",
@@ -61,13 +65,11 @@ public final class LocalAPIServer: Sendable {
     /// Stops accepting, lets requests in flight finish, closes idle keep-alive connections, and
     /// waits (up to `timeout`) for every connection to close. Removes socket files we created.
     public func shutdown(timeout: Duration) async {
-        let stopped = acceptors.withLock { a in defer { a.removeAll() }; return a }
-        for a in stopped { a.stop() }
-        for l in listenerSockets.withLock({ $0 }) {
+        await onEveryLoop { $0.shutdownConnections() }
+        for l in listenerSockets.withLock({ l in defer { l.removeAll() }; return l }) {
             l.removeFileIfOwned()
             _ = SystemCalls.close(l.fd)
         }
-        for l in loops.values { try? await l.shutdown().get() }
         let deadline = ContinuousClock.now + timeout
         while limiter.openConnections > 0 && ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
@@ -75,50 +77,49 @@ public final class LocalAPIServer: Sendable {
         if limiter.openConnections > 0 {
             logger.warning("connections still open at the end of the shutdown timeout", metadata: ["open": "\(limiter.openConnections)"])
         }
-        for l in loops.values { l.stopSweeping() }
     }
 
-    /// Hands an accepted socket to its event loop: refused with a 503 over the connection caps,
-    /// otherwise wrapped in a NIO channel whose pipeline is our connection handler.
-    private func adopt(_ fd: Int32, peer: PeerCredentials, on loop: LoopConnections) {
+    /// Returns once every serving thread has run an empty task: the watchdog's proof of life.
+    public func loopsAnswer() async {
+        await onEveryLoop { _ in }
+    }
+
+    private func onEveryLoop(_ work: @escaping @Sendable (ConnectionLoop) -> Void) async {
+        for loop in loops {
+            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                loop.execute {
+                    work(loop)
+                    done.resume()
+                }
+            }
+        }
+    }
+
+    /// Called on `loop` for each accepted socket: refused with a 503 over the connection caps,
+    /// otherwise served by a `Connection` on that loop.
+    private func adopt(_ fd: Int32, on loop: ConnectionLoop) {
+        let peer = PeerCredentialReader.read(fd)
         if let refusal = limiter.acquire(uid: peer.uid) {
             logger.warning(
                 "connection refused",
                 metadata: ["message_id": "\(JournalMessageID.connectionRefused)", "peer_uid": "\(peer.uid)",
                            "peer_pid": "\(peer.pid)", "reason": "\(refusal)"])
-            Self.closePidfd(peer)
+            if let pidfd = peer.pidfd { _ = SystemCalls.close(pidfd) }
             RefuseConnection.answer(fd: fd, error: .tooManyConnections(detail: refusal))
             return
         }
-        // Released exactly once: when the channel closes, or when it never came to be.
+        // Released exactly once, when the connection closes.
         let slot = ConnectionSlot(limiter: limiter, peer: peer)
-        let bootstrap = ClientBootstrap(group: loop.loop).channelInitializer { [self] channel in
-            channel.eventLoop.makeCompletedFuture { try self.configure(channel, peer: peer, slot: slot) }
-        }
-        bootstrap.withConnectedSocket(fd).whenFailure { [self] error in
-            slot.release()
-            logger.warning("could not adopt an accepted connection", metadata: ["error": "\(error)"])
-        }
+        let connection = Connection(
+            fd: fd, peer: peer, slot: slot, loop: loop, dispatcher: dispatcher, limits: limits.withLock { $0 })
+        connection.start()
     }
+}
 
-    private func configure(_ channel: Channel, peer: PeerCredentials, slot: ConnectionSlot) throws {
-        channel.closeFuture.whenComplete { _ in slot.release() }
-        let limits = self.limits.withLock { $0 }
-        let handler = HTTPConnectionHandler(
-            peer: peer, dispatcher: dispatcher, limits: limits, loopConnections: loopConnections(for: channel.eventLoop))
-        try channel.pipeline.syncOperations.addHandler(handler)
-    }
-
-    private func loopConnections(for loop: EventLoop) -> LoopConnections {
-        guard let l = loops[ObjectIdentifier(loop)] else {
-            preconditionFailure("a child channel on an event loop outside the server's group")
-        }
-        return l
-    }
-
-    private static func closePidfd(_ peer: PeerCredentials) {
-        if let fd = peer.pidfd { _ = SystemCalls.close(fd) }
-    }
+/// Lets the loops, created before the server is whole, reach it once it is.
+private final class AcceptedConnections: @unchecked Sendable {
+    // Written once in the server's init, before any loop thread starts.
+    weak var server: LocalAPIServer?
 }
 
 /// A connection's place under the caps and its pidfd, given back once however the connection ends
@@ -140,7 +141,7 @@ final class ConnectionSlot: Sendable {
     }
 }
 
-/// Answers a refused connection with a raw 503 and closes it, before NIO ever sees the socket.
+/// Answers a refused connection with a raw 503 and closes it, before any byte of it is read.
 enum RefuseConnection {
     static func answer(fd: Int32, error: AppError) {
         let body = error.json

@@ -1,0 +1,211 @@
+import CStewardShims
+import NIOCore
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One serving thread: an epoll set holding the listening sockets (shared with the other loops,
+/// `EPOLLEXCLUSIVE`, so one loop wakes per connection) and the connections this loop accepted, which
+/// never leave it. It is also the task executor of its connections' handlers, so a request is
+/// parsed, handled and answered on one thread.
+///
+/// Why not a NIO channel per connection: for mmctl-style traffic — one request per connection — a
+/// channel's setup and teardown (pipeline, promises, selector registration, a hand-off between
+/// threads) cost more than the request; see docs/performance.md.
+final class ConnectionLoop: TaskExecutor, @unchecked Sendable {
+    /// How often idle and request-read deadlines are checked.
+    static let sweepInterval = TimeAmount.milliseconds(200)
+    private static let wakeToken: UInt64 = 1 << 62
+    private static let listenerFlag: UInt64 = 1 << 61
+
+    let index: Int
+    private let epfd: Int32
+    private let wakeFD: Int32
+    private let accept: (Int32, ConnectionLoop) -> Void
+    private var thread = pthread_t()
+
+    private enum Work {
+        case closure(@Sendable () -> Void)
+        case job(UnownedJob)
+    }
+    private let queue = Mutex<[Work]>([])
+
+    // Loop-confined state (only touched on the loop's thread).
+    private var connections: [Int32: Connection] = [:]
+    private var listeners: [Int32] = []
+    private var pausedListeners: [Int32] = []
+    private var nextSweep = NIODeadline.distantFuture
+    /// Reused for every read that starts a request and every response, so a one-request connection
+    /// allocates no buffers of its own.
+    var readScratch = ByteBuffer()
+    var writeScratch = ByteBuffer()
+
+    /// - Parameter accept: called on the loop for each accepted socket.
+    init(index: Int, accept: @escaping (Int32, ConnectionLoop) -> Void) throws(ListenerError) {
+        self.index = index
+        self.accept = accept
+        epfd = steward_epoll_create()
+        guard epfd >= 0 else { throw .system(call: "epoll_create1", path: "", errno: errno) }
+        wakeFD = steward_eventfd()
+        guard wakeFD >= 0 else { throw .system(call: "eventfd", path: "", errno: errno) }
+        guard steward_epoll_ctl(epfd, Int32(STEWARD_EPOLL_CTL_ADD), wakeFD, STEWARD_EPOLLIN, Self.wakeToken) == 0 else {
+            throw .system(call: "epoll_ctl", path: "", errno: errno)
+        }
+        readScratch = ByteBufferAllocator().buffer(capacity: 64 * 1024)
+        writeScratch = ByteBufferAllocator().buffer(capacity: 4 * 1024)
+    }
+
+    /// Starts the thread. The loop runs for the rest of the process.
+    func start() throws(ListenerError) {
+        let box = Unmanaged.passRetained(self)
+        let rc = pthread_create(&thread, nil, { raw in
+            let loop = Unmanaged<ConnectionLoop>.fromOpaque(raw!).takeRetainedValue()
+            loop.run()
+            return nil
+        }, box.toOpaque())
+        guard rc == 0 else {
+            box.release()
+            throw .system(call: "pthread_create", path: "", errno: rc)
+        }
+    }
+
+    var inLoop: Bool { pthread_equal(pthread_self(), thread) != 0 }
+
+    /// Runs `work` on the loop's thread, after what is already queued.
+    func execute(_ work: @escaping @Sendable () -> Void) {
+        enqueue(.closure(work))
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        enqueue(.job(UnownedJob(job)))
+    }
+
+    private func enqueue(_ work: Work) {
+        let first = queue.withLock { q in
+            q.append(work)
+            return q.count == 1
+        }
+        // The loop drains the queue before it sleeps again, so only the first item needs to wake it.
+        if first && !inLoop {
+            var one: UInt64 = 1
+            _ = Glibc.write(wakeFD, &one, 8)
+        }
+    }
+
+    // MARK: on the loop
+
+    /// Starts accepting on a listening socket (non-blocking, shared by every loop).
+    func addListener(_ fd: Int32) {
+        if steward_epoll_ctl(epfd, Int32(STEWARD_EPOLL_CTL_ADD), fd, STEWARD_EPOLLIN | STEWARD_EPOLLEXCLUSIVE, Self.listenerFlag | UInt64(UInt32(bitPattern: fd))) == 0 {
+            listeners.append(fd)
+        }
+    }
+
+    /// Stops accepting (before the server closes the listening sockets).
+    func removeListeners() {
+        for fd in listeners { _ = steward_epoll_ctl(epfd, Int32(STEWARD_EPOLL_CTL_DEL), fd, 0, 0) }
+        listeners.removeAll()
+        pausedListeners.removeAll()
+    }
+
+    func register(_ connection: Connection) {
+        connections[connection.fd] = connection
+        if nextSweep == .distantFuture { nextSweep = .now() + Self.sweepInterval }
+    }
+
+    func unregister(_ connection: Connection) {
+        if connections[connection.fd] === connection { connections.removeValue(forKey: connection.fd) }
+    }
+
+    /// Sets the events a connection waits for; `old` is what it waited for until now (0: not in the set).
+    func setInterest(fd: Int32, old: UInt32, new: UInt32) {
+        let op: Int32
+        if old == 0 { op = STEWARD_EPOLL_CTL_ADD } else if new == 0 { op = STEWARD_EPOLL_CTL_DEL } else { op = STEWARD_EPOLL_CTL_MOD }
+        _ = steward_epoll_ctl(epfd, op, fd, new, UInt64(UInt32(bitPattern: fd)))
+    }
+
+    /// Graceful shutdown: stop accepting, close idle connections, close the others after their answer.
+    func shutdownConnections() {
+        removeListeners()
+        for c in Array(connections.values) { c.shutdown() }
+    }
+
+    private func run() {
+        var events = [UInt32](repeating: 0, count: 64)
+        var datas = [UInt64](repeating: 0, count: 64)
+        while true {
+            let hasWork = queue.withLock { !$0.isEmpty }
+            let n = events.withUnsafeMutableBufferPointer { ev in
+                datas.withUnsafeMutableBufferPointer { d in
+                    steward_epoll_wait(epfd, ev.baseAddress, d.baseAddress, 64, hasWork ? 0 : timeoutMilliseconds())
+                }
+            }
+            if n < 0 && errno != EINTR { preconditionFailure("epoll_wait failed: errno \(errno)") }
+            for i in 0..<max(0, Int(n)) {
+                let data = datas[i]
+                if data == Self.wakeToken {
+                    var value: UInt64 = 0
+                    _ = Glibc.read(wakeFD, &value, 8)
+                } else if data & Self.listenerFlag != 0 {
+                    acceptConnections(on: Int32(bitPattern: UInt32(truncatingIfNeeded: data)))
+                } else if let c = connections[Int32(bitPattern: UInt32(truncatingIfNeeded: data))] {
+                    c.ready(events: events[i])
+                }
+            }
+            runQueued()
+            if NIODeadline.now() >= nextSweep { sweep() }
+        }
+    }
+
+    private func runQueued() {
+        let work = queue.withLock { q in
+            defer { q.removeAll(keepingCapacity: true) }
+            return q
+        }
+        for w in work {
+            switch w {
+            case .closure(let f): f()
+            case .job(let j): j.runSynchronously(on: asUnownedTaskExecutor())
+            }
+        }
+    }
+
+    private func timeoutMilliseconds() -> Int32 {
+        if nextSweep == .distantFuture { return -1 }
+        let ns = (nextSweep - .now()).nanoseconds
+        return ns <= 0 ? 0 : Int32(min((ns + 999_999) / 1_000_000, 60_000))
+    }
+
+    /// Accepts what is waiting, a bounded batch at a time so this loop's connections keep being served.
+    private func acceptConnections(on listener: Int32) {
+        for _ in 0..<32 {
+            let fd = steward_accept(listener)
+            if fd >= 0 {
+                accept(fd, self)
+                continue
+            }
+            switch errno {
+            case EAGAIN, EWOULDBLOCK: return
+            case EINTR, ECONNABORTED, EPROTO: continue
+            default:
+                // Out of descriptors or memory: stop listening on this loop until the next sweep
+                // instead of spinning on a socket that stays readable.
+                _ = steward_epoll_ctl(epfd, Int32(STEWARD_EPOLL_CTL_DEL), listener, 0, 0)
+                listeners.removeAll { $0 == listener }
+                pausedListeners.append(listener)
+                if nextSweep == .distantFuture { nextSweep = .now() + Self.sweepInterval }
+                return
+            }
+        }
+    }
+
+    private func sweep() {
+        let now = NIODeadline.now()
+        for c in connections.values where c.deadline < now { c.deadlinePassed() }
+        let paused = pausedListeners
+        pausedListeners.removeAll()
+        for fd in paused { addListener(fd) }
+        nextSweep = connections.isEmpty ? .distantFuture : now + Self.sweepInterval
+    }
+}

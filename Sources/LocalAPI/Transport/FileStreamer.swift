@@ -1,0 +1,32 @@
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Writes a file to a connection in chunks, each read on a Dispatch thread (disk reads may block)
+/// and written before the next is read, so memory stays at one chunk whatever the file's size.
+enum FileStreamer {
+    static let chunkSize = 256 * 1024
+
+    /// True when the whole file was written.
+    static func stream(_ file: ResponseFile, to connection: Connection) async -> Bool {
+        let fd = open(file.path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var offset: Int64 = 0
+        while offset < file.size {
+            let want = Int(min(Int64(chunkSize), file.size - offset))
+            let at = offset
+            let chunk: [UInt8]? = await withCheckedContinuation { cont in
+                DispatchQueue.global().async {
+                    var bytes = [UInt8](repeating: 0, count: want)
+                    let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, want, off_t(at)) }
+                    cont.resume(returning: n > 0 ? Array(bytes[0..<n]) : nil)
+                }
+            }
+            guard let chunk, await connection.writeAndWait(chunk) else { return false }
+            offset += Int64(chunk.count)
+        }
+        return true
+    }
+}
