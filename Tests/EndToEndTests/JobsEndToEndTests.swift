@@ -154,6 +154,34 @@ struct JobsEndToEndTests {
         #expect(try UnixHTTP.get(d.socket, "/api/v4/jobs/\(backup.id)").status == 404)
     }
 
+    /// A client that stops reading a download and hangs up costs the daemon nothing: the write fails
+    /// without a signal, the connection's place is given back, and shutdown finds nothing open.
+    @Test func aClientThatHangsUpMidDownloadLeavesTheDaemonServing() throws {
+        try fill(megabytes: 4)
+        var config = DaemonProcess.config(dataDir: dir)
+        config.serviceSettings.maxConnectionsPerUid = 2
+        let d = try DaemonProcess(dataDir: dir, config: config)
+        let backup = try waitFinished(d, try create(d, "db_backup").id)
+        #expect(backup.status == .success)
+        // Four downloads abandoned one after another under a cap of two: each can only start if the
+        // places of the abandoned ones came back.
+        for n in 0..<4 {
+            let started = eventually {
+                guard let c = try? UnixConnection(path: d.socket),
+                      (try? c.send("GET /api/v4/jobs/\(backup.id)/download HTTP/1.1\r\nHost: _\r\n\r\n")) != nil else { return false }
+                var first = [UInt8](repeating: 0, count: 1024)
+                let got = first.withUnsafeMutableBytes { recv(c.fd, $0.baseAddress, $0.count, 0) }
+                return got > 0 && String(decoding: first.prefix(got), as: UTF8.self).hasPrefix("HTTP/1.1 200")
+            }  // the connection is closed here, with megabytes still unsent
+            #expect(started, "download \(n) started")
+        }
+        let whole = try UnixHTTP.get(d.socket, "/api/v4/jobs/\(backup.id)/download")
+        #expect(whole.status == 200 && whole.body.count == Int(whole.headers["content-length"] ?? "") && whole.body.count > 4_000_000)
+        d.signal(SIGTERM)
+        #expect(d.waitForExit() == 0)
+        #expect(!d.log.contains("connections still open"))
+    }
+
     @Test func integrityCheckJobReportsOrphans() throws {
         let tools = Paths.packageRoot.appendingPathComponent("tools/mmdb/generate.py").path
         _ = try Command.run("/usr/bin/env", ["python3", tools, dir + "/steward.db", "--posts", "2000"])
