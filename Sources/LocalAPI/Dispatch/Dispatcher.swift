@@ -6,7 +6,7 @@ import StewardModel
 /// transport, so a decision is only ever made on a fully read request. Handlers never check
 /// permissions.
 ///
-/// `begin` runs synchronously on the connection's event loop and answers by itself whatever needs no
+/// `begin` runs synchronously on the connection's loop and answers by itself whatever needs no
 /// handler (404, 405, 403, 400) or has an immediate one (ping); `finish` runs the async handler.
 public final class Dispatcher: Sendable {
     let router: Router

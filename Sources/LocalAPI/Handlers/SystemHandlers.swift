@@ -5,7 +5,7 @@ enum SystemHandlers {
     static let okBody = PingResponse(status: "OK", version: StewardVersion.version).json
     static let okResponse = APIResponse.json(okBody)
 
-    /// The plain ping needs nothing but the process: answered on the event loop.
+    /// The plain ping needs nothing but the process: answered on the connection's loop.
     @Sendable static func quickPing(_ ctx: RequestContext) throws -> APIResponse? {
         ctx.request.query["get_server_status"] == "true" ? nil : okResponse
     }

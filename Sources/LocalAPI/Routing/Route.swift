@@ -12,7 +12,7 @@ public enum AuditPolicy: Sendable, Equatable {
 /// A class so that a request carries a reference to its route, not a copy.
 public final class Route: Sendable {
     public typealias Handler = @Sendable (RequestContext) async throws -> APIResponse
-    /// A handler that can answer without suspending (on the event loop); nil means "use `handler`".
+    /// A handler that can answer without suspending (on the connection's loop); nil means "use `handler`".
     public typealias ImmediateHandler = @Sendable (RequestContext) throws -> APIResponse?
 
     public let method: String

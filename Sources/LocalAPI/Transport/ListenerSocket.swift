@@ -22,7 +22,7 @@ public enum ListenerError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// A bound, listening unix stream socket ready to hand to NIO.
+/// A bound, listening unix stream socket ready for the connection loops.
 public struct ListenerSocket: Sendable {
     public let fd: Int32
     public let settings: ListenerSettings

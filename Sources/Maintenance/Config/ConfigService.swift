@@ -37,7 +37,7 @@ public final class ConfigService: Sendable {
 
     public func migrate(from: String, to: String) async throws(ConfigStoreError) {
         let migrator = ConfigMigrator(configDirectory: directory, allowedDirectories: allowedDirectories)
-        // File and database I/O: off the event loops.
+        // File and database I/O: off the serving threads.
         let result: Result<Void, ConfigStoreError> = await withCheckedContinuation { cont in
             DispatchQueue.global().async {
                 cont.resume(returning: Result { () throws(ConfigStoreError) in try migrator.migrate(from: from, to: to) })
