@@ -23,7 +23,8 @@ final class ConnectionLoop: TaskExecutor, @unchecked Sendable {
     private let epfd: Int32
     private let wakeFD: Int32
     private let accept: (Int32, ConnectionLoop) -> Void
-    private var thread = pthread_t()
+    /// The loop thread's id, recorded by the thread itself (0 until it runs).
+    private let threadID = Atomic<UInt>(0)
 
     private enum Work {
         case closure(@Sendable () -> Void)
@@ -59,6 +60,7 @@ final class ConnectionLoop: TaskExecutor, @unchecked Sendable {
     /// Starts the thread. The loop runs for the rest of the process.
     func start() throws(ListenerError) {
         let box = Unmanaged.passRetained(self)
+        var thread = pthread_t()
         let rc = pthread_create(&thread, nil, { raw in
             let loop = Unmanaged<ConnectionLoop>.fromOpaque(raw!).takeRetainedValue()
             loop.run()
@@ -70,7 +72,7 @@ final class ConnectionLoop: TaskExecutor, @unchecked Sendable {
         }
     }
 
-    var inLoop: Bool { pthread_equal(pthread_self(), thread) != 0 }
+    var inLoop: Bool { pthread_self() == threadID.load(ordering: .relaxed) }
 
     /// Runs `work` on the loop's thread, after what is already queued.
     func execute(_ work: @escaping @Sendable () -> Void) {
@@ -95,11 +97,19 @@ final class ConnectionLoop: TaskExecutor, @unchecked Sendable {
 
     // MARK: on the loop
 
-    /// Starts accepting on a listening socket (non-blocking, shared by every loop).
-    func addListener(_ fd: Int32) {
-        if steward_epoll_ctl(epfd, Int32(STEWARD_EPOLL_CTL_ADD), fd, STEWARD_EPOLLIN | STEWARD_EPOLLEXCLUSIVE, Self.listenerFlag | UInt64(UInt32(bitPattern: fd))) == 0 {
-            listeners.append(fd)
+    /// Starts accepting on a listening socket (non-blocking, shared by every loop). Returns 0 or the
+    /// errno of epoll_ctl.
+    func addListener(_ fd: Int32) -> Int32 {
+        let data = Self.listenerFlag | UInt64(UInt32(bitPattern: fd))
+        var rc = steward_epoll_ctl(epfd, Int32(STEWARD_EPOLL_CTL_ADD), fd, STEWARD_EPOLLIN | STEWARD_EPOLLEXCLUSIVE, data)
+        if rc != 0 && errno == EINVAL {
+            // A kernel before 4.5 has no EPOLLEXCLUSIVE: every loop wakes and all but one find
+            // nothing to accept — slower, still correct.
+            rc = steward_epoll_ctl(epfd, Int32(STEWARD_EPOLL_CTL_ADD), fd, STEWARD_EPOLLIN, data)
         }
+        guard rc == 0 else { return errno }
+        listeners.append(fd)
+        return 0
     }
 
     /// Stops accepting (before the server closes the listening sockets).
@@ -132,6 +142,7 @@ final class ConnectionLoop: TaskExecutor, @unchecked Sendable {
     }
 
     private func run() {
+        threadID.store(pthread_self(), ordering: .relaxed)
         var events = [UInt32](repeating: 0, count: 64)
         var datas = [UInt64](repeating: 0, count: 64)
         while true {
@@ -205,7 +216,7 @@ final class ConnectionLoop: TaskExecutor, @unchecked Sendable {
         for c in connections.values where c.deadline < now { c.deadlinePassed() }
         let paused = pausedListeners
         pausedListeners.removeAll()
-        for fd in paused { addListener(fd) }
+        for fd in paused where addListener(fd) != 0 { pausedListeners.append(fd) }
         nextSweep = connections.isEmpty ? .distantFuture : now + Self.sweepInterval
     }
 }

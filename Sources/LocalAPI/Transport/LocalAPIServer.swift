@@ -52,8 +52,16 @@ public final class LocalAPIServer: Sendable {
             let flags = fcntl(listener.fd, F_GETFL)
             _ = fcntl(listener.fd, F_SETFL, flags | O_NONBLOCK)
         }
-        let fds = listeners.map(\.fd)
-        await onEveryLoop { loop in for fd in fds { loop.addListener(fd) } }
+        let failures = Mutex<[(String, Int32)]>([])
+        await onEveryLoop { loop in
+            for l in listeners {
+                let e = loop.addListener(l.fd)
+                if e != 0 { failures.withLock { $0.append((l.settings.path, e)) } }
+            }
+        }
+        if let (path, e) = failures.withLock({ $0.first }) {
+            throw ListenerError.system(call: "epoll_ctl", path: path, errno: e)
+        }
         for listener in listeners {
             logger.info(
                 "listening",
