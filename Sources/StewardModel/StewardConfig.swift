@@ -111,6 +111,9 @@ public struct ServiceSettings: Sendable, Equatable, Codable {
     public var maximumHeaderBytes = 16_384
     public var readHeaderTimeoutSeconds = 10
     public var idleTimeoutSeconds = 60
+    /// How long a client may go without taking any of an answer (a download it stopped reading)
+    /// before it is hung up on.
+    public var writeTimeoutSeconds = 30
     public var maxConnections = 512
     public var maxConnectionsPerUid = 64
     public var shutdownTimeoutSeconds = 10
@@ -126,6 +129,7 @@ public struct ServiceSettings: Sendable, Equatable, Codable {
         case maximumHeaderBytes = "MaximumHeaderBytes"
         case readHeaderTimeoutSeconds = "ReadHeaderTimeoutSeconds"
         case idleTimeoutSeconds = "IdleTimeoutSeconds"
+        case writeTimeoutSeconds = "WriteTimeoutSeconds"
         case maxConnections = "MaxConnections"
         case maxConnectionsPerUid = "MaxConnectionsPerUid"
         case shutdownTimeoutSeconds = "ShutdownTimeoutSeconds"
@@ -141,6 +145,7 @@ public struct ServiceSettings: Sendable, Equatable, Codable {
         maximumHeaderBytes = try c.decodeIfPresent(Int.self, forKey: .maximumHeaderBytes) ?? d.maximumHeaderBytes
         readHeaderTimeoutSeconds = try c.decodeIfPresent(Int.self, forKey: .readHeaderTimeoutSeconds) ?? d.readHeaderTimeoutSeconds
         idleTimeoutSeconds = try c.decodeIfPresent(Int.self, forKey: .idleTimeoutSeconds) ?? d.idleTimeoutSeconds
+        writeTimeoutSeconds = try c.decodeIfPresent(Int.self, forKey: .writeTimeoutSeconds) ?? d.writeTimeoutSeconds
         maxConnections = try c.decodeIfPresent(Int.self, forKey: .maxConnections) ?? d.maxConnections
         maxConnectionsPerUid = try c.decodeIfPresent(Int.self, forKey: .maxConnectionsPerUid) ?? d.maxConnectionsPerUid
         shutdownTimeoutSeconds = try c.decodeIfPresent(Int.self, forKey: .shutdownTimeoutSeconds) ?? d.shutdownTimeoutSeconds
@@ -175,6 +180,7 @@ public struct ServiceSettings: Sendable, Equatable, Codable {
         try positive(maximumHeaderBytes, "MaximumHeaderBytes")
         try positive(readHeaderTimeoutSeconds, "ReadHeaderTimeoutSeconds")
         try positive(idleTimeoutSeconds, "IdleTimeoutSeconds")
+        try positive(writeTimeoutSeconds, "WriteTimeoutSeconds")
         try positive(maxConnections, "MaxConnections")
         try positive(maxConnectionsPerUid, "MaxConnectionsPerUid")
         try positive(shutdownTimeoutSeconds, "ShutdownTimeoutSeconds")

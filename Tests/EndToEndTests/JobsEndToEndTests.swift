@@ -182,6 +182,33 @@ struct JobsEndToEndTests {
         #expect(!d.log.contains("connections still open"))
     }
 
+    /// A client that asks for a download and reads none of it holds its connection only until
+    /// `WriteTimeoutSeconds` pass with nothing taken; then it is hung up on and its place comes back.
+    @Test func aDownloadNobodyReadsIsHungUpOn() throws {
+        try fill(megabytes: 4)
+        var config = DaemonProcess.config(dataDir: dir)
+        config.serviceSettings.maxConnectionsPerUid = 1
+        config.serviceSettings.writeTimeoutSeconds = 1
+        let d = try DaemonProcess(dataDir: dir, config: config)
+        let backup = try waitFinished(d, try create(d, "db_backup").id)
+        #expect(backup.status == .success)
+        let stalled = try UnixConnection(path: d.socket, timeoutSeconds: 20)
+        try stalled.send("GET /api/v4/jobs/\(backup.id)/download HTTP/1.1\r\nHost: _\r\n\r\n")
+        usleep(300_000)
+        let refused = try UnixHTTP.get(d.socket, "/api/v4/system/ping")
+        #expect(refused.status == 503, "the stalled download holds the uid's only place")
+        #expect(eventually(timeout: 15) { (try? UnixHTTP.get(d.socket, "/api/v4/system/ping").status) == 200 },
+                "hung up on after WriteTimeoutSeconds, which gives the place back")
+        var total = 0
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { recv(stalled.fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { break }
+            total += n
+        }
+        #expect(total > 0 && total < 4_000_000, "what was sent before the hang-up, then end of file")
+    }
+
     @Test func integrityCheckJobReportsOrphans() throws {
         let tools = Paths.packageRoot.appendingPathComponent("tools/mmdb/generate.py").path
         _ = try Command.run("/usr/bin/env", ["python3", tools, dir + "/steward.db", "--posts", "2000"])

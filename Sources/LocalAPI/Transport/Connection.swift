@@ -42,8 +42,14 @@ final class Connection: @unchecked Sendable {
     private var inputClosed = false
     private var closeAfterResponse = false
     private var processing = false
-    /// When the connection is hung up on unless something happens (checked by the loop's sweep).
-    private(set) var deadline = NIODeadline.distantFuture
+    /// When waiting for the client's next bytes ends (request-read or idle; none while answering).
+    private var readDeadline = NIODeadline.distantFuture
+    /// When waiting for the client to take some of an unsent answer ends.
+    private var writeDeadline = NIODeadline.distantFuture
+
+    /// When the connection is hung up on unless something happens (checked by the loop's sweep):
+    /// while an answer waits in the outbox the client is what we wait for, whatever else is going on.
+    var deadline: NIODeadline { outbox != nil ? writeDeadline : readDeadline }
 
     init(fd: Int32, peer: PeerCredentials, slot: ConnectionSlot, loop: ConnectionLoop, dispatcher: Dispatcher, limits: TransportLimits) {
         self.fd = fd
@@ -60,7 +66,7 @@ final class Connection: @unchecked Sendable {
     /// the epoll set, and a one-request connection may be answered and closed without ever joining.
     func start() {
         loop.register(self)
-        deadline = .now() + limits.idleTimeout
+        readDeadline = .now() + limits.idleTimeout
         readable()
         updateInterest()
     }
@@ -74,7 +80,6 @@ final class Connection: @unchecked Sendable {
 
     /// Idle keep-alive, or a request that did not arrive in time: hang up.
     func deadlinePassed() {
-        deadline = .distantFuture
         close()
     }
 
@@ -96,7 +101,7 @@ final class Connection: @unchecked Sendable {
             loop.readScratch.clear()
             let n = Self.read(fd, into: &loop.readScratch)
             guard n > 0 else { return readFailed(n) }
-            if parser.isAtRequestBoundary { deadline = .now() + limits.requestReadTimeout }
+            if parser.isAtRequestBoundary { readDeadline = .now() + limits.requestReadTimeout }
             process(&loop.readScratch)
             if loop.readScratch.readableBytes > 0, state != .closed { append(&loop.readScratch) }
             return
@@ -108,7 +113,7 @@ final class Connection: @unchecked Sendable {
         guard n > 0 else { return readFailed(n) }
         switch state {
         case .reading:
-            if parser.isAtRequestBoundary { deadline = .now() + limits.requestReadTimeout }
+            if parser.isAtRequestBoundary { readDeadline = .now() + limits.requestReadTimeout }
             processPending()
         case .dispatching:
             if (pending?.readableBytes ?? 0) > limits.maxHeaderBytes + limits.maxBodyBytes { close() }
@@ -177,7 +182,7 @@ final class Connection: @unchecked Sendable {
                     write(&b)
                 }
             case .complete(let head, let body)?:
-                deadline = .distantFuture
+                readDeadline = .distantFuture
                 state = .dispatching
                 dispatch(head: head, body: body)
             }
@@ -260,10 +265,10 @@ final class Connection: @unchecked Sendable {
         }
         state = .reading
         if (pending?.readableBytes ?? 0) > 0 {
-            deadline = .now() + limits.requestReadTimeout
+            readDeadline = .now() + limits.requestReadTimeout
             processPending()
         } else {
-            deadline = .now() + limits.idleTimeout
+            readDeadline = .now() + limits.idleTimeout
         }
     }
 
@@ -277,13 +282,17 @@ final class Connection: @unchecked Sendable {
         if n < 0 {
             if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR {
                 outbox = ByteBuffer(buffer: bytes)
+                writeDeadline = .now() + limits.writeTimeout
             } else {
                 close()
             }
             return
         }
         bytes.moveReaderIndex(forwardBy: n)
-        if bytes.readableBytes > 0 { outbox = ByteBuffer(buffer: bytes) }
+        if bytes.readableBytes > 0 {
+            outbox = ByteBuffer(buffer: bytes)
+            writeDeadline = .now() + limits.writeTimeout
+        }
     }
 
     /// Writes a chunk of a streamed file; true once the socket has taken all of it.
@@ -310,6 +319,7 @@ final class Connection: @unchecked Sendable {
                 return close()
             }
             out.moveReaderIndex(forwardBy: n)
+            writeDeadline = .now() + limits.writeTimeout
         }
         guard out.readableBytes == 0 else {
             outbox = out

@@ -10,6 +10,8 @@ public struct TransportLimits: Sendable {
     public var requestReadTimeout: TimeAmount
     /// How long a keep-alive connection may sit with no request.
     public var idleTimeout: TimeAmount
+    /// How long an answer may sit unsent because the client reads none of it.
+    public var writeTimeout: TimeAmount
 
     public init(_ s: ServiceSettings) {
         maxHeaderBytes = s.maximumHeaderBytes
@@ -17,5 +19,6 @@ public struct TransportLimits: Sendable {
         maxURLLength = s.maximumURLLength
         requestReadTimeout = .seconds(Int64(s.readHeaderTimeoutSeconds))
         idleTimeout = .seconds(Int64(s.idleTimeoutSeconds))
+        writeTimeout = .seconds(Int64(s.writeTimeoutSeconds))
     }
 }
