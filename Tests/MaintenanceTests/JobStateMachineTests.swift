@@ -24,6 +24,9 @@ import Testing
     @Test func aCancelRequestWinsOverTheWorkersOutcome() {
         #expect(JobStateMachine.finish(current: .cancelRequested, outcome: .success) == .canceled)
         #expect(JobStateMachine.finish(current: .inProgress, outcome: .warning) == .warning)
+        for ended in [JobStatus.success, .error, .warning, .canceled, .pending] {
+            #expect(JobStateMachine.finish(current: ended, outcome: .success) == nil, "\(ended) was set by someone else and stays")
+        }
     }
 
     @Test func permissionsPerType() {

@@ -111,20 +111,18 @@ public final class JobEngine: Sendable {
     }
 
     private func finish(_ job: Job, _ outcome: (status: JobStatus, data: [String: String])) async {
-        // A cancel that arrived while the worker was finishing wins.
-        var final = outcome.status
-        let progress: Int64 = final == .error ? -1 : (final == .canceled ? (try? await jobs.get(job.id))?.progress ?? 0 : 100)
-        if !(await jobsTransition(job.id, from: .inProgress, to: final, progress: progress, data: outcome.data)) {
-            final = .canceled
-            _ = try? await jobs.transition(job.id, from: .cancelRequested, to: .canceled, data: outcome.data)
+        let final: JobStatus?
+        do {
+            final = try await jobs.finish(job.id, outcome: outcome.status, data: outcome.data)
+        } catch {
+            // The store refused the write: the job stays in_progress until the next start
+            // recovers it as interrupted.
+            logger.error("could not record a job's end", metadata: ["job_id": "\(job.id)", "error": "\(error)"])
+            final = nil
         }
         running.withLock { _ = $0.removeValue(forKey: job.id) }
-        logStatus(job.id, job.type, final, reason: outcome.data["error"])
+        if let final { logStatus(job.id, job.type, final, reason: outcome.data["error"]) }
         wake()
-    }
-
-    private func jobsTransition(_ id: String, from: JobStatus, to: JobStatus, progress: Int64, data: [String: String]) async -> Bool {
-        (try? await jobs.transition(id, from: from, to: to, progress: progress, data: data)) ?? false
     }
 
     /// Every state change is a journal entry with JOB_ID, JOB_TYPE, STATUS.

@@ -22,9 +22,15 @@ public enum JobStateMachine {
         }
     }
 
-    /// What the worker's end turns the job into, given the status it has when the worker returns.
-    public static func finish(current: JobStatus, outcome: JobStatus) -> JobStatus {
-        current == .cancelRequested ? .canceled : outcome
+    /// What the worker's end turns the job into, given the status it has when the worker returns:
+    /// a cancel that arrived meanwhile wins; a job someone already ended (a forced status change)
+    /// keeps its status (nil).
+    public static func finish(current: JobStatus, outcome: JobStatus) -> JobStatus? {
+        switch current {
+        case .inProgress: return outcome
+        case .cancelRequested: return .canceled
+        case .pending, .success, .error, .warning, .canceled: return nil
+        }
     }
 }
 

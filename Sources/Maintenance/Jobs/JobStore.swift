@@ -121,6 +121,19 @@ public struct JobStore: Sendable {
         return conn.changes == 1
     }
 
+    /// Ends a running job with its worker's outcome, deciding with `JobStateMachine.finish` on the
+    /// status read in the same write transaction (so a cancel that lands meanwhile is never lost).
+    /// Returns the status the job ended with, or nil when someone else had already ended it.
+    public func finish(_ id: String, outcome: JobStatus, data: [String: String]) async throws -> JobStatus? {
+        let now = clock.nowMilliseconds()
+        return try await db.write { conn in
+            guard let job = try Self.get(conn, id), let final = JobStateMachine.finish(current: job.status, outcome: outcome) else { return nil }
+            let progress: Int64 = final == .error ? -1 : (final == .canceled ? job.progress : 100)
+            _ = try Self.transition(conn, id, from: job.status, to: final, progress: progress, data: data, starting: false, now: now)
+            return final
+        }
+    }
+
     public func setProgress(_ id: String, _ progress: Int64) async throws {
         let now = clock.nowMilliseconds()
         try await db.write { conn in try Self.setProgress(conn, id, progress, now: now) }
@@ -195,7 +208,8 @@ public struct JobStore: Sendable {
             while try s.step() { stuck.append(Self.job(s)) }
             s.reset()
             for var job in stuck {
-                let next: JobStatus = job.status == .cancelRequested ? .canceled : .error
+                // Interrupted is an error, unless a cancel had been asked for.
+                let next = JobStateMachine.finish(current: job.status, outcome: .error) ?? .error
                 if next == .error { job.data["error"] = "the daemon stopped while the job was running (interrupted)" }
                 _ = try Self.transition(conn, job.id, from: job.status, to: next, progress: next == .error ? -1 : job.progress,
                                         data: job.data, starting: false, now: now)

@@ -1,0 +1,59 @@
+import Foundation
+import Maintenance
+import StewardModel
+import Store
+import Testing
+
+/// The store's side of a job's end: the state machine's rule applied to the status read in the
+/// same write transaction, on a real SQLite file.
+@Suite struct JobStoreTests {
+    let path = NSTemporaryDirectory() + "steward-jobs-\(UUID().uuidString).db"
+
+    func store() throws -> JobStore {
+        JobStore(db: try DatabasePool(options: .init(path: path), migrations: MaintenanceSchema.migrations + JobStore.migrations))
+    }
+
+    func running(_ jobs: JobStore, progress: Int64 = 40) async throws -> Job {
+        let job = try await jobs.create(type: "db_optimize", data: ["k": "v"])
+        #expect(try await jobs.transition(job.id, from: .pending, to: .inProgress, starting: true))
+        try await jobs.setProgress(job.id, progress)
+        return job
+    }
+
+    @Test func aRunningJobEndsWithItsWorkersOutcome() async throws {
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let jobs = try store()
+        let job = try await running(jobs)
+        #expect(try await jobs.finish(job.id, outcome: .warning, data: ["k": "v", "note": "x"]) == .warning)
+        let after = try #require(try await jobs.get(job.id))
+        #expect(after.status == .warning && after.progress == 100 && after.data == ["k": "v", "note": "x"])
+
+        let failing = try await running(jobs)
+        #expect(try await jobs.finish(failing.id, outcome: .error, data: ["error": "boom"]) == .error)
+        #expect(try await jobs.get(failing.id)?.progress == -1)
+    }
+
+    @Test func aCancelThatArrivedMeanwhileWinsAndKeepsTheProgress() async throws {
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let jobs = try store()
+        let job = try await running(jobs, progress: 70)
+        #expect(try await jobs.transition(job.id, from: .inProgress, to: .cancelRequested))
+        #expect(try await jobs.finish(job.id, outcome: .success, data: [:]) == .canceled)
+        let after = try #require(try await jobs.get(job.id))
+        #expect(after.status == .canceled && after.progress == 70)
+    }
+
+    @Test func aJobSomeoneElseEndedKeepsItsStatus() async throws {
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let jobs = try store()
+        let forced = try await running(jobs)
+        #expect(try await jobs.transition(forced.id, from: nil, to: .success))  // PATCH …/status with force
+        #expect(try await jobs.finish(forced.id, outcome: .error, data: ["error": "late"]) == nil)
+        #expect(try await jobs.get(forced.id)?.status == .success)
+
+        let requeued = try await running(jobs)
+        #expect(try await jobs.transition(requeued.id, from: .inProgress, to: .pending))  // allowed without force
+        #expect(try await jobs.finish(requeued.id, outcome: .success, data: [:]) == nil)
+        #expect(try await jobs.get(requeued.id)?.status == .pending, "it runs again")
+    }
+}
