@@ -141,19 +141,43 @@ struct ConfigEndToEndTests {
     }
 
     @Test func killDuringFiftyMigrationsNeverLeavesAPartialDestination() throws {
-        var a = DaemonProcess.config(dataDir: dir)
-        a.serviceSettings.maximumURLLength = 1111
-        var b = a
-        b.serviceSettings.maximumURLLength = 2222
-        b.localAuthorizationSettings.rules.append(PolicyRule(uids: [1234], roles: ["observer"]))
-        try JSONEncoder().encode(a).write(to: URL(fileURLWithPath: dir + "/a.json"))
-        try JSONEncoder().encode(b).write(to: URL(fileURLWithPath: dir + "/b.json"))
-        let allowed: Set<Int> = [1111, 2222]
+        // Two sources, each a config and the rules file it references, whose contents say which
+        // source they came from: a destination must never pair one source's config with the
+        // other's rules.
+        for n in [1111, 2222] {
+            var c = DaemonProcess.config(dataDir: dir)
+            c.serviceSettings.maximumURLLength = n
+            c.localAuthorizationSettings.rulesFile = "rules.json"
+            try FileManager.default.createDirectory(atPath: dir + "/src\(n)", withIntermediateDirectories: true)
+            try JSONEncoder().encode(c).write(to: URL(fileURLWithPath: dir + "/src\(n)/config.json"))
+            try Data(#"[{"Uids":[\#(n)],"Roles":["observer"]}]"#.utf8).write(to: URL(fileURLWithPath: dir + "/src\(n)/rules.json"))
+        }
+        /// What the store reads from `destination`, copied out by a migrate that is not killed:
+        /// the config's number and the number in its rules file.
+        func readBack(_ socket: String, _ destination: String) throws -> (Int, Bool)? {
+            let r = try migrate(socket, destination, "check/config.json")
+            guard r.status == 200 else { return nil }
+            let config = try JSONDecoder().decode(StewardConfig.self, from: Data(read(dir + "/check/config.json") ?? []))
+            let n = config.serviceSettings.maximumURLLength
+            let rules = String(decoding: read(dir + "/check/rules.json") ?? [], as: UTF8.self)
+            return (n, rules.contains("[\(n)]"))
+        }
+        try FileManager.default.createDirectory(atPath: dir + "/check", withIntermediateDirectories: true)
         var rng = SystemRandomNumberGenerator()
-        var killedMidway = 0
+        var killedMidway = 0, checked = 0
         for i in 0..<50 {
             let daemon = try DaemonProcess(dataDir: dir, config: i == 0 ? DaemonProcess.config(dataDir: dir) : nil)
-            let source = i % 2 == 0 ? "a.json" : "b.json"
+            // What the previous kill left, as the store reads it: one source's config with its own rules.
+            for destination in ["dest.json", "sqlite://dest.db"] {
+                guard let (n, matching) = try readBack(daemon.socket, destination) else { continue }
+                checked += 1
+                #expect([1111, 2222].contains(n), "\(destination) after kill \(i - 1)")
+                #expect(matching, "\(destination) after kill \(i - 1): the rules file belongs to the config")
+            }
+            if FileManager.default.fileExists(atPath: dir + "/dest.db") {
+                #expect(try activeValues(dir + "/dest.db").count <= 1, "exactly one Active row after kill \(i - 1)")
+            }
+            let source = i % 2 == 0 ? "src1111/config.json" : "src2222/config.json"
             let destination = i % 4 < 2 ? "dest.json" : "sqlite://dest.db"
             let c = try UnixConnection(path: daemon.socket)
             let body = #"{"from":"\#(source)","to":"\#(destination)"}"#
@@ -162,27 +186,17 @@ struct ConfigEndToEndTests {
             kill(daemon.process.processIdentifier, SIGKILL)
             daemon.process.waitUntilExit()
             if (try? c.readResponse()) == nil { killedMidway += 1 }
-
-            if let file = read(dir + "/dest.json") {
-                let config = try JSONDecoder().decode(StewardConfig.self, from: Data(file))
-                #expect(allowed.contains(config.serviceSettings.maximumURLLength), "dest.json after kill \(i)")
-            }
-            if FileManager.default.fileExists(atPath: dir + "/dest.db") {
-                let active = try activeValues(dir + "/dest.db")
-                #expect(active.count <= 1, "exactly one Active row after kill \(i)")
-                for value in active {
-                    let config = try JSONDecoder().decode(StewardConfig.self, from: Data(value.utf8))
-                    #expect(allowed.contains(config.serviceSettings.maximumURLLength))
-                }
-            }
         }
         #expect(killedMidway > 0, "some kills must land before the answer, or the test proves nothing")
+        #expect(checked >= 40, "the destinations were read back after most kills")
         // Whatever the kills left, both destinations still take a clean migration.
         let daemon = try DaemonProcess(dataDir: dir)
-        #expect(try migrate(daemon.socket, "b.json", "dest.json").status == 200)
-        #expect(try migrate(daemon.socket, "b.json", "sqlite://dest.db").status == 200)
-        let finalRows = try activeValues(dir + "/dest.db")
-        #expect(finalRows.count == 1)
+        #expect(try migrate(daemon.socket, "src2222/config.json", "dest.json").status == 200)
+        #expect(try migrate(daemon.socket, "src2222/config.json", "sqlite://dest.db").status == 200)
+        #expect(try activeValues(dir + "/dest.db").count == 1)
         #expect(read(dir + "/dest.json").map { (try? JSONDecoder().decode(StewardConfig.self, from: Data($0)))?.serviceSettings.maximumURLLength } == 2222)
+        #expect(read(dir + "/rules.json").map { String(decoding: $0, as: UTF8.self).contains("[2222]") } == true)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".staged") || $0.hasSuffix(".commit") } == [])
     }
+
 }

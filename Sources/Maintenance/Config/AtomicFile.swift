@@ -9,8 +9,21 @@ public enum AtomicFile {
         let dir = PathName.directory(of: path) ?? "."
         let name = PathName.lastComponent(of: path)
         let tmp = "\(dir)/.\(name).tmp.\(getpid()).\(UInt32.random(in: 0...UInt32.max))"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)
-        guard fd >= 0 else { throw .unwritable("\(path): \(String(cString: strerror(errno)))") }
+        try writeDurably(bytes, to: tmp, exclusive: true, mode: mode, reportAs: path)
+        guard rename(tmp, path) == 0 else {
+            let why = String(cString: strerror(errno))
+            unlink(tmp)
+            throw .unwritable("\(path): \(why)")
+        }
+        syncDirectory(dir)
+    }
+
+    /// Writes `bytes` to `path` (created, or truncated unless `exclusive`) and fsyncs it; on failure
+    /// the file is removed and the error names `reportAs`.
+    static func writeDurably(_ bytes: [UInt8], to path: String, exclusive: Bool, mode: mode_t, reportAs: String) throws(ConfigStoreError) {
+        let flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (exclusive ? O_EXCL : O_TRUNC)
+        let fd = open(path, flags, mode)
+        guard fd >= 0 else { throw .unwritable("\(reportAs): \(String(cString: strerror(errno)))") }
         var ok = fchmod(fd, mode) == 0
         var offset = 0
         while ok && offset < bytes.count {
@@ -21,14 +34,13 @@ public enum AtomicFile {
         let reason = ok ? "" : String(cString: strerror(errno))
         close(fd)
         guard ok else {
-            unlink(tmp)
-            throw .unwritable("\(path): \(reason)")
+            unlink(path)
+            throw .unwritable("\(reportAs): \(reason)")
         }
-        guard rename(tmp, path) == 0 else {
-            let why = String(cString: strerror(errno))
-            unlink(tmp)
-            throw .unwritable("\(path): \(why)")
-        }
+    }
+
+    /// Makes renames and unlinks in `dir` durable.
+    static func syncDirectory(_ dir: String) {
         let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dfd >= 0 {
             fsync(dfd)

@@ -64,7 +64,8 @@ public struct ConfigMigrator: Sendable {
 
     private enum Backup {
         case none
-        case file([UInt8]?)
+        /// The config file's bytes (nil: there was none) and those of the files it referenced.
+        case file([UInt8]?, referenced: [(path: String, bytes: [UInt8])])
         case database(activeID: String?)
     }
 
@@ -73,15 +74,23 @@ public struct ConfigMigrator: Sendable {
         case .file(let p):
             var st = stat()
             if stat(p, &st) == 0, (st.st_mode & S_IFMT) != S_IFREG { throw .unwritable("\(p): not a regular file") }
-            return .file(try AtomicFile.read(p))
+            guard let bytes = try AtomicFileGroup.read(p, primary: p) else { return .file(nil, referenced: []) }
+            // A destination that is not a valid config has no referenced files to keep.
+            let names = (try? ConfigCodec.decode(bytes)).map(ConfigSnapshot.referencedFiles(of:)) ?? []
+            var referenced: [(path: String, bytes: [UInt8])] = []
+            for name in names {
+                let path = FileConfigStore(path: p).filePath(name)
+                if let data = try AtomicFileGroup.read(path, primary: p) { referenced.append((path, data)) }
+            }
+            return .file(bytes, referenced: referenced)
         case .database(let p): return .database(activeID: DatabaseConfigStore(path: p).activeRowID())
         }
     }
 
     private func restore(_ backup: Backup, _ location: ConfigLocation) throws(ConfigStoreError) {
         switch (backup, location) {
-        case (.file(let bytes?), .file(let p)): try AtomicFile.write(bytes, to: p)
-        case (.file(nil), .file(let p)): unlink(p)
+        case (.file(let bytes?, let referenced), .file(let p)): try AtomicFileGroup.write(referenced + [(p, bytes)], primary: p)
+        case (.file(nil, _), .file(let p)): unlink(p)
         case (.database(let id), .database(let p)): try DatabaseConfigStore(path: p).activate(rowID: id)
         default: break
         }

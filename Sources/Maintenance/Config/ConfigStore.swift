@@ -44,29 +44,28 @@ public struct FileConfigStore: ConfigStore {
 
     public init(path: String) { self.path = path }
 
-    private func filePath(_ name: String) -> String {
+    func filePath(_ name: String) -> String {
         if name.hasPrefix("/") { return name }
         return (PathName.directory(of: path) ?? ".") + "/" + name
     }
 
     public func read() throws(ConfigStoreError) -> ConfigSnapshot {
-        guard let bytes = try AtomicFile.read(path) else { throw .missing(path) }
+        guard let bytes = try AtomicFileGroup.read(path, primary: path) else { throw .missing(path) }
         let config = try ConfigCodec.decode(bytes)
         var files: [String: [UInt8]] = [:]
         for name in ConfigSnapshot.referencedFiles(of: config) {
-            guard let data = try AtomicFile.read(filePath(name)) else { throw .missing(filePath(name)) }
+            guard let data = try AtomicFileGroup.read(filePath(name), primary: path) else { throw .missing(filePath(name)) }
             files[name] = data
         }
         return ConfigSnapshot(config: config, files: files)
     }
 
-    /// Referenced files first, then the config: each replaced by one rename, so a reader sees an
-    /// old or a new config file, never a mix of the two.
+    /// The config and its referenced files as one change (`AtomicFileGroup`): a reader sees the old
+    /// set or the new one, never a new rules file under an old config — also after a crash midway.
     public func write(_ snapshot: ConfigSnapshot) throws(ConfigStoreError) {
-        for (name, data) in snapshot.files.sorted(by: { $0.key < $1.key }) {
-            try AtomicFile.write(data, to: filePath(name))
-        }
-        try AtomicFile.write(ConfigCodec.encode(snapshot.config), to: path)
+        var files = snapshot.files.sorted(by: { $0.key < $1.key }).map { (path: filePath($0.key), bytes: $0.value) }
+        files.append((path: path, bytes: ConfigCodec.encode(snapshot.config)))
+        try AtomicFileGroup.write(files, primary: path)
     }
 }
 
