@@ -6,7 +6,7 @@ import Testing
 /// The serving thread as an executor: what handlers rely on to answer from their connection's thread.
 @Suite struct ConnectionLoopTests {
     private func makeLoop() throws -> ConnectionLoop {
-        let loop = try ConnectionLoop(index: 0) { fd, _ in _ = SystemCalls.close(fd) }
+        let loop = try ConnectionLoop()
         try loop.start()
         return loop
     }

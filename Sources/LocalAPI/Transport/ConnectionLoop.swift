@@ -19,10 +19,10 @@ final class ConnectionLoop: TaskExecutor, @unchecked Sendable {
     private static let wakeToken: UInt64 = 1 << 62
     private static let listenerFlag: UInt64 = 1 << 61
 
-    let index: Int
     private let epfd: Int32
     private let wakeFD: Int32
-    private let accept: (Int32, ConnectionLoop) -> Void
+    /// Called on the loop for each accepted socket; set before `start`.
+    var accept: (Int32, ConnectionLoop) -> Void = { fd, _ in _ = SystemCalls.close(fd) }
     /// The loop thread's id, recorded by the thread itself (0 until it runs).
     private let threadID = Atomic<UInt>(0)
 
@@ -42,10 +42,7 @@ final class ConnectionLoop: TaskExecutor, @unchecked Sendable {
     var readScratch = ByteBuffer()
     var writeScratch = ByteBuffer()
 
-    /// - Parameter accept: called on the loop for each accepted socket.
-    init(index: Int, accept: @escaping (Int32, ConnectionLoop) -> Void) throws(ListenerError) {
-        self.index = index
-        self.accept = accept
+    init() throws(ListenerError) {
         epfd = steward_epoll_create()
         guard epfd >= 0 else { throw .system(call: "epoll_create1", path: "", errno: errno) }
         wakeFD = steward_eventfd()

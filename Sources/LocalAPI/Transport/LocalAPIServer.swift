@@ -19,21 +19,20 @@ public final class LocalAPIServer: Sendable {
     private let listenerSockets = Mutex<[ListenerSocket]>([])
     private let loops: [ConnectionLoop]
 
-    /// - Parameter threads: serving threads; nil means one per CPU this process may use.
-    public init(dispatcher: Dispatcher, settings: ServiceSettings, threads: Int? = nil, logger: Logger) throws {
+    /// Starts one serving thread per CPU this process may use; they accept once `start` is called.
+    public init(dispatcher: Dispatcher, settings: ServiceSettings, logger: Logger) throws {
         self.dispatcher = dispatcher
         self.limiter = ConnectionLimiter(maxTotal: settings.maxConnections, maxPerUID: settings.maxConnectionsPerUid)
         self.limits = Mutex(TransportLimits(settings))
         self.logger = logger
-        let count = max(1, threads ?? Int(steward_cpu_count()))
-        let accepted = AcceptedConnections()
-        var loops: [ConnectionLoop] = []
-        for index in 0..<count {
-            loops.append(try ConnectionLoop(index: index) { fd, loop in accepted.server?.adopt(fd, on: loop) })
+        self.loops = try (0..<Int(steward_cpu_count())).map { _ throws(ListenerError) in try ConnectionLoop() }
+        for loop in loops {
+            loop.accept = { [weak self] fd, loop in
+                guard let self else { return _ = SystemCalls.close(fd) }
+                self.adopt(fd, on: loop)
+            }
+            try loop.start()
         }
-        self.loops = loops
-        accepted.server = self
-        for loop in loops { try loop.start() }
     }
 
     /// Applies limits from a reloaded config; open connections keep the limits they started with.
@@ -122,12 +121,6 @@ public final class LocalAPIServer: Sendable {
             fd: fd, peer: peer, slot: slot, loop: loop, dispatcher: dispatcher, limits: limits.withLock { $0 })
         connection.start()
     }
-}
-
-/// Lets the loops, created before the server is whole, reach it once it is.
-private final class AcceptedConnections: @unchecked Sendable {
-    // Written once in the server's init, before any loop thread starts.
-    weak var server: LocalAPIServer?
 }
 
 /// A connection's place under the caps and its pidfd, given back once however the connection ends
