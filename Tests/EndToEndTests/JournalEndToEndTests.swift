@@ -17,7 +17,7 @@ struct JournalEndToEndTests {
     static func journaldAnswers() -> Bool {
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
         defer { close(fd) }
-        var addr = unixAddress(journalSocket)
+        var addr = sockaddr_un.make(journalSocket)
         return withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         } == 0

@@ -1,4 +1,5 @@
 import Foundation
+import StewardModel
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,7 +13,7 @@ final class NotifyListener {
     init(path: String) throws {
         self.path = path
         fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        var addr = unixAddress(path)
+        var addr = sockaddr_un.make(path)
         let rc = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
@@ -46,7 +47,7 @@ final class NotifyListener {
 /// Leaves a socket file behind with nobody listening: what a crashed daemon leaves.
 func makeStaleSocket(at path: String) {
     let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-    var addr = unixAddress(path)
+    var addr = sockaddr_un.make(path)
     _ = withUnsafePointer(to: &addr) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import StewardModel
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -30,7 +31,7 @@ final class UnixConnection {
         guard fd >= 0 else { throw HTTPTestError(description: "socket failed") }
         var tv = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        var addr = unixAddress(path)
+        var addr = sockaddr_un.make(path)
         let rc = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
@@ -129,16 +130,4 @@ enum UnixHTTP {
         try request(socket, "POST", path, body: Array(body.utf8))
     }
     static func delete(_ socket: String, _ path: String) throws -> HTTPResult { try request(socket, "DELETE", path) }
-}
-
-/// A unix socket address for `path` (what every raw socket in the tests connects or binds to).
-func unixAddress(_ path: String) -> sockaddr_un {
-    var addr = sockaddr_un()
-    addr.sun_family = sa_family_t(AF_UNIX)
-    withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-        let bytes = Array(path.utf8.prefix(raw.count - 1))
-        raw.copyBytes(from: bytes)
-        raw[bytes.count] = 0
-    }
-    return addr
 }
