@@ -41,8 +41,6 @@ public final class LocalAPIServer: Sendable {
         limiter.updateLimits(maxTotal: settings.maxConnections, maxPerUID: settings.maxConnectionsPerUid)
     }
 
-    public var openConnections: Int { limiter.openConnections }
-
     /// Starts accepting on every listener; returns once all of them accept connections.
     public func start(_ listeners: [ListenerSocket]) async throws {
         listenerSockets.withLock { $0 = listeners }
