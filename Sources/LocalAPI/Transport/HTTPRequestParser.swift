@@ -7,39 +7,45 @@ import NIOCore
 ///
 /// Strict on purpose: lines end in CRLF, no obsolete line folding, no whitespace before a header's
 /// colon, one framing per request (Content-Length and Transfer-Encoding together is refused).
-struct HTTPRequestParser {
-    struct Head: Equatable {
-        var method: String
-        var uri: String
-        var minorVersion: Int
-        var headers: [(name: String, value: String)]
-        var keepAlive: Bool
-        var expectContinue: Bool
+package struct HTTPRequestParser {
+    package struct Head: Equatable {
+        package var method: String
+        package var uri: String
+        package var minorVersion: Int
+        package var headers: [(name: String, value: String)]
+        package var keepAlive: Bool
+        package var expectContinue: Bool
 
-        static func == (a: Head, b: Head) -> Bool {
+        package static func == (a: Head, b: Head) -> Bool {
             a.method == b.method && a.uri == b.uri && a.minorVersion == b.minorVersion && a.keepAlive == b.keepAlive
                 && a.expectContinue == b.expectContinue && a.headers.elementsEqual(b.headers, by: { $0 == $1 })
         }
     }
 
-    enum Event: Equatable {
+    package enum Event: Equatable {
         /// A request head was read; its body (if any) follows.
         case head(Head)
         /// The whole request, head and body, has been read.
         case complete(Head, body: [UInt8])
     }
 
-    enum Failure: Error, Equatable {
+    package enum Failure: Error, Equatable {
         case headersTooLarge
         case uriTooLong
         case bodyTooLarge
         case badRequest(String)
     }
 
-    struct Limits {
-        var maxHeaderBytes: Int
-        var maxURLLength: Int
-        var maxBodyBytes: Int
+    package struct Limits {
+        package var maxHeaderBytes: Int
+        package var maxURLLength: Int
+        package var maxBodyBytes: Int
+
+        package init(maxHeaderBytes: Int, maxURLLength: Int, maxBodyBytes: Int) {
+            self.maxHeaderBytes = maxHeaderBytes
+            self.maxURLLength = maxURLLength
+            self.maxBodyBytes = maxBodyBytes
+        }
     }
 
     private enum State {
@@ -48,23 +54,23 @@ struct HTTPRequestParser {
         case chunkSize(Head)
         case chunkData(Head, remaining: Int)
         case chunkDataEnd(Head)
-        case trailers(Head)
+        case trailers(Head, lines: Int, bytes: Int)
     }
 
-    let limits: Limits
+    package let limits: Limits
     private var state = State.head(scannedUpTo: 0)
     private var body: [UInt8] = []
 
-    init(limits: Limits) { self.limits = limits }
+    package init(limits: Limits) { self.limits = limits }
 
     /// True between requests (nothing of the next one has been consumed yet).
-    var isAtRequestBoundary: Bool {
+    package var isAtRequestBoundary: Bool {
         if case .head(let scanned) = state { return scanned == 0 }
         return false
     }
 
     /// Consumes as much of `buffer` as forms the next event. Returns nil when more bytes are needed.
-    mutating func next(_ buffer: inout ByteBuffer) throws(Failure) -> Event? {
+    package mutating func next(_ buffer: inout ByteBuffer) throws(Failure) -> Event? {
         while true {
             switch state {
             case .head(let scanned):
@@ -104,17 +110,15 @@ struct HTTPRequestParser {
 
             case .chunkSize(let head):
                 guard let lineEnd = Self.find(crlf, in: buffer, from: 0) else {
-                    if buffer.readableBytes > 1024 { throw .badRequest("chunk size line too long") }
+                    if buffer.readableBytes > Self.maxChunkLineBytes { throw .badRequest("chunk size line too long") }
                     return nil
                 }
-                let line = buffer.readableBytesView.prefix(lineEnd)
-                let sizeText = line.prefix { $0 != UInt8(ascii: ";") }
-                guard !sizeText.isEmpty, sizeText.count <= 8, let size = Int(String(decoding: sizeText, as: UTF8.self), radix: 16) else {
-                    throw .badRequest("invalid chunk size")
-                }
+                if lineEnd > Self.maxChunkLineBytes { throw .badRequest("chunk size line too long") }
+                let size = try Self.chunkSize(buffer.readableBytesView.prefix(lineEnd))
                 buffer.moveReaderIndex(forwardBy: lineEnd + 2)
-                if body.count + size > limits.maxBodyBytes { throw .bodyTooLarge }
-                state = size == 0 ? .trailers(head) : .chunkData(head, remaining: size)
+                // The limit is on the sum of the chunks; `size` is at most 2^60, so this cannot overflow.
+                if size > limits.maxBodyBytes - body.count { throw .bodyTooLarge }
+                state = size == 0 ? .trailers(head, lines: 0, bytes: 0) : .chunkData(head, remaining: size)
 
             case .chunkData(let head, let remaining):
                 let n = min(remaining, buffer.readableBytes)
@@ -129,19 +133,59 @@ struct HTTPRequestParser {
                 buffer.moveReaderIndex(forwardBy: 2)
                 state = .chunkSize(head)
 
-            case .trailers(let head):
+            case .trailers(let head, let lines, let bytes):
                 guard let lineEnd = Self.find(crlf, in: buffer, from: 0) else {
-                    if buffer.readableBytes > limits.maxHeaderBytes { throw .headersTooLarge }
+                    if bytes + buffer.readableBytes > limits.maxHeaderBytes { throw .headersTooLarge }
                     return nil
                 }
-                buffer.moveReaderIndex(forwardBy: lineEnd + 2)
                 if lineEnd == 0 {
+                    buffer.moveReaderIndex(forwardBy: 2)
                     state = .head(scannedUpTo: 0)
                     return .complete(head, body: body)
                 }
+                // Trailers are read and dropped (nothing here uses them), within the header limits.
+                if lines + 1 > Self.maxTrailerLines || bytes + lineEnd + 2 > limits.maxHeaderBytes { throw .headersTooLarge }
+                guard buffer.readableBytesView.prefix(lineEnd).contains(UInt8(ascii: ":")) else {
+                    throw .badRequest("trailer line without a colon")
+                }
+                buffer.moveReaderIndex(forwardBy: lineEnd + 2)
+                state = .trailers(head, lines: lines + 1, bytes: bytes + lineEnd + 2)
             }
         }
     }
+
+    /// A chunk-size line: 1 to 16 hex digits, then optionally `;` and extensions (ignored; the line
+    /// length is bounded by the caller). Signs, spaces, `0x` and anything else are refused, so a
+    /// size can never be negative or overflow.
+    static func chunkSize(_ line: ByteBufferView.SubSequence) throws(Failure) -> Int {
+        var size = 0
+        var digits = 0
+        var i = line.startIndex
+        while i < line.endIndex, line[i] != UInt8(ascii: ";") {
+            let c = line[i]
+            let v: Int
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): v = Int(c - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): v = Int(c - UInt8(ascii: "a")) + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): v = Int(c - UInt8(ascii: "A")) + 10
+            default: throw .badRequest("invalid chunk size")
+            }
+            digits += 1
+            if digits > Self.maxChunkSizeDigits { throw .badRequest("invalid chunk size") }
+            // Saturates near 2^60: beyond any body limit, and far from overflowing Int.
+            size = size >= 1 << 56 ? 1 << 60 : size * 16 + v
+            i += 1
+        }
+        guard digits > 0 else { throw .badRequest("invalid chunk size") }
+        return size
+    }
+
+    /// Hex digits in a chunk-size line (RFC 9112 sets no limit; 16 is a 64-bit size).
+    static let maxChunkSizeDigits = 16
+    /// A chunk-size line with its extensions.
+    static let maxChunkLineBytes = 256
+    /// Trailer fields after the last chunk.
+    static let maxTrailerLines = 32
 
     // MARK: - head
 
