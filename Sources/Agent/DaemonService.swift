@@ -39,6 +39,13 @@ struct DaemonService: Service {
                 tasks.addTask { await feedWatchdog(every: interval / 2) }
             }
             tasks.addTask {
+                // Summaries of throttled denial entries, once their interval is over.
+                while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                    try? await Task.sleep(for: .seconds(5))
+                    server.flushSuppressedAuditEntries()
+                }
+            }
+            tasks.addTask {
                 for await _ in hangups.cancelOnGracefulShutdown() {
                     _ = try? await reloader.reload()
                 }
@@ -50,6 +57,7 @@ struct DaemonService: Service {
         SystemdNotifier.stopping()
         logger.notice("stewardd stopping", metadata: ["message_id": "\(JournalMessageID.stopping)"])
         await server.shutdown(timeout: .seconds(Int64(config.serviceSettings.shutdownTimeoutSeconds)))
+        server.flushSuppressedAuditEntries()
         // Running jobs are asked to stop; one that does not in time is recovered at the next start.
         await jobs.shutdown(timeout: .seconds(Int64(config.serviceSettings.shutdownTimeoutSeconds)))
         busy.shutdown()

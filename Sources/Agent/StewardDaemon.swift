@@ -1,3 +1,4 @@
+import CStewardShims
 import FoundationEssentials
 #if canImport(Glibc)
 import Glibc
@@ -32,6 +33,10 @@ enum StewardDaemon {
             StewardLogHandler(label: label, sharedLevel: level, sink: useJournal ? .journal : .stderr)
         }
         let logger = Logger(label: "stewardd")
+        if let problem = DescriptorBudget.ensure(DescriptorBudget(config, cpus: Int(steward_cpu_count()))) {
+            logger.critical("the connection caps do not fit the descriptor limit", metadata: ["error": "\(problem)"])
+            return 78
+        }
 
         let pool: DatabasePool
         do {

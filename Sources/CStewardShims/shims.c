@@ -1,11 +1,29 @@
 #define _GNU_SOURCE
 #include <stddef.h>
+#include <fcntl.h>
 #include <sched.h>
+#include <stdio.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include "steward_shims.h"
+
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
+const int STEWARD_SO_PEERCRED = SO_PEERCRED;
+const int STEWARD_SO_PEERGROUPS = SO_PEERGROUPS;
+const int STEWARD_SO_PEERPIDFD = SO_PEERPIDFD;
+
+const int STEWARD_EPOLL_CTL_ADD = EPOLL_CTL_ADD;
+const int STEWARD_EPOLL_CTL_DEL = EPOLL_CTL_DEL;
+const int STEWARD_EPOLL_CTL_MOD = EPOLL_CTL_MOD;
+const uint32_t STEWARD_EPOLLIN = EPOLLIN;
+const uint32_t STEWARD_EPOLLOUT = EPOLLOUT;
+const uint32_t STEWARD_EPOLLERR = EPOLLERR;
+const uint32_t STEWARD_EPOLLHUP = EPOLLHUP;
+const uint32_t STEWARD_EPOLLEXCLUSIVE = EPOLLEXCLUSIVE;
 
 int steward_accept(int fd) {
     return accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -50,3 +68,7 @@ _Static_assert(STEWARD_EPOLL_CTL_ADD == EPOLL_CTL_ADD && STEWARD_EPOLL_CTL_DEL =
 _Static_assert(STEWARD_EPOLLIN == EPOLLIN && STEWARD_EPOLLOUT == EPOLLOUT && STEWARD_EPOLLERR == EPOLLERR
                && STEWARD_EPOLLHUP == EPOLLHUP && STEWARD_EPOLLEXCLUSIVE == EPOLLEXCLUSIVE, "epoll events");
 _Static_assert(STEWARD_SO_PEERCRED == SO_PEERCRED && STEWARD_SO_PEERGROUPS == SO_PEERGROUPS, "socket options");
+
+int steward_rename_noreplace(int dirfd, const char *from, const char *to) {
+    return renameat2(dirfd, from, dirfd, to, RENAME_NOREPLACE);
+}

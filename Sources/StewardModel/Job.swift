@@ -131,6 +131,24 @@ public enum JobTypes {
         case read, create, manage, download
     }
 
+    /// Every permission that `access` to jobs of some type accepts: a peer holding none of them
+    /// is refused whatever the request names.
+    public static func permissionsForAnyType(_ access: Access) -> [Permission] {
+        anyTypePermissions[access] ?? []
+    }
+
+    private static let anyTypePermissions: [Access: [Permission]] = {
+        var table: [Access: [Permission]] = [:]
+        for access in [Access.read, .create, .manage, .download] {
+            var all = Set<Permission>()
+            for type in allTypes + mattermostReadable { all.formUnion(permissions(type, access) ?? []) }
+            // `GET /jobs` without a type needs one of these (JobAccess).
+            if access == .read { all.formUnion([.readJobs, .manageJobs]) }
+            table[access] = all.sorted()
+        }
+        return table
+    }()
+
     /// The permissions (any of) that `access` to jobs of `type` needs; nil when the type has no
     /// mapping for it (Mattermost answers 400 then).
     public static func permissions(_ type: String, _ access: Access) -> [Permission]? {

@@ -15,9 +15,13 @@ struct steward_ucred {
    peer with more groups is treated as unknown (deny, never guess). */
 #define STEWARD_MAX_PEER_GROUPS 256
 
-#define STEWARD_SO_PEERCRED 17
-#define STEWARD_SO_PEERGROUPS 59
-#define STEWARD_SO_PEERPIDFD 77
+/* Socket options, taken from the kernel headers in shims.c (this header includes no system socket
+   header: Swift's Glibc module owns those declarations). SO_PEERPIDFD is Linux 6.5: older headers
+   (Debian 12's linux-libc-dev is 6.1) lack it, and then the kernel's number is used; an older
+   kernel answers ENOPROTOOPT and the connection simply has no pidfd. */
+extern const int STEWARD_SO_PEERCRED;
+extern const int STEWARD_SO_PEERGROUPS;
+extern const int STEWARD_SO_PEERPIDFD;
 
 /* Hint the cache to fetch the line at p (for writing when `write` is 1): lets a batch of hash-table
    probes wait on memory together instead of one after another. */
@@ -36,14 +40,19 @@ int steward_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data);
 /* Waits like epoll_wait(2) and unpacks up to `max` ready events into `events` and `datas`. */
 int steward_epoll_wait(int epfd, uint32_t *events, uint64_t *datas, int max, int timeout_ms);
 
-#define STEWARD_EPOLL_CTL_ADD 1
-#define STEWARD_EPOLL_CTL_DEL 2
-#define STEWARD_EPOLL_CTL_MOD 3
-#define STEWARD_EPOLLIN 0x001u
-#define STEWARD_EPOLLOUT 0x004u
-#define STEWARD_EPOLLERR 0x008u
-#define STEWARD_EPOLLHUP 0x010u
-#define STEWARD_EPOLLEXCLUSIVE (1u << 28)
+/* From <sys/epoll.h> (defined in shims.c, for the same reason). */
+extern const int STEWARD_EPOLL_CTL_ADD;
+extern const int STEWARD_EPOLL_CTL_DEL;
+extern const int STEWARD_EPOLL_CTL_MOD;
+extern const uint32_t STEWARD_EPOLLIN;
+extern const uint32_t STEWARD_EPOLLOUT;
+extern const uint32_t STEWARD_EPOLLERR;
+extern const uint32_t STEWARD_EPOLLHUP;
+extern const uint32_t STEWARD_EPOLLEXCLUSIVE;
+
+/* renameat2(olddirfd, old, newdirfd, new, RENAME_NOREPLACE): fails with EEXIST instead of
+   replacing an entry someone put there. */
+int steward_rename_noreplace(int dirfd, const char *from, const char *to);
 
 /* A non-blocking, close-on-exec eventfd (eventfd(2) is not in Swift's Glibc module). */
 int steward_eventfd(void);

@@ -7,10 +7,18 @@ public enum RequiredPermission: Sendable, Equatable, CustomStringConvertible {
     /// A peer holding at least one of these permissions.
     case anyOf([Permission])
     /// Decided per job type (read, create, manage or download jobs of the request's type), once the
-    /// dispatcher has found the type from the path, query, body or stored job.
+    /// dispatcher has found the type from the path, query, body or stored job. Checked first as
+    /// "any permission this access needs for some type", before anything of the request is read.
     case job(JobTypes.Access)
 
     public static func permission(_ p: Permission) -> RequiredPermission { .anyOf([p]) }
+
+    /// What is checked before anything of the request is read: for job routes, any permission
+    /// this access needs for jobs of some type.
+    public var beforeResolution: RequiredPermission {
+        if case .job(let access) = self { return .anyOf(JobTypes.permissionsForAnyType(access)) }
+        return self
+    }
 
     public var description: String {
         switch self {
@@ -66,8 +74,9 @@ public struct AccessPolicy: Sendable, Equatable {
         case .none:
             return .allow
         case .job:
-            // Resolved to `.anyOf` by the dispatcher before it asks.
-            return .deny(reason: "unresolved job permission")
+            // Could the peer hold what this access needs for jobs of any type? If not, nothing
+            // about the request (job ids, body) matters. The type's own check follows once known.
+            return check(peer, requires: required.beforeResolution)
         case .anyOf(let needed):
             if peer.isUnknown { return .deny(reason: "unknown peer identity") }
             let granted = permissions(of: peer)

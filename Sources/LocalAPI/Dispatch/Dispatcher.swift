@@ -3,8 +3,8 @@ import StewardModel
 
 /// The one request path, in a fixed order: route → access → body check → handler → error mapping,
 /// with the audit record opened before the handler runs. Size limits are enforced earlier, by the
-/// transport, so a decision is only ever made on a fully read request. Handlers never check
-/// permissions.
+/// transport; routing and the access check run again at a request's head (`admit`), so a peer
+/// without permission is refused before its body is read. Handlers never check permissions.
 ///
 /// `begin` runs synchronously on the connection's loop and answers by itself whatever needs no
 /// handler (404, 405, 403, 400) or has an immediate one (ping); `finish` runs the async handler.
@@ -34,6 +34,12 @@ public final class Dispatcher: Sendable {
         var record: AuditLog.Record?
     }
 
+    /// True when the peer holds `manage_system`: it may take the connection places kept for
+    /// administrators.
+    public func isAdministrator(_ peer: PeerCredentials) -> Bool {
+        policy.current.check(peer, requires: .permission(.manageSystem)) == .allow
+    }
+
     /// The whole path, for callers that do not care which part ran where (tests).
     public func dispatch(_ request: APIRequest) async -> APIResponse {
         switch begin(request) {
@@ -42,25 +48,59 @@ public final class Dispatcher: Sendable {
         }
     }
 
-    public func begin(_ request: APIRequest) -> Begin {
-        let route: Route
-        let parameters: [String: String]
+    /// A request refused at its head, before its body is read: no such route, or a peer that could
+    /// not hold any permission the route might require.
+    public struct Refusal: Sendable {
+        public var response: APIResponse
+        public var requestID: String
+    }
+
+    /// Asked by the transport as soon as a request's head has arrived (requests with a body): the
+    /// same routing and access check as `begin`, so a peer without permission is refused before its
+    /// body is read or parsed. nil: read the body and go on.
+    public func admit(method: String, uri: String, peer: PeerCredentials) -> Refusal? {
+        let request = APIRequest(method: method, uri: uri, peer: peer)
+        guard case .refused(let response) = routeAndAuthorize(request) else { return nil }
+        return Refusal(response: response, requestID: request.requestID)
+    }
+
+    private enum Admission {
+        case admitted(Route, parameters: [String: String])
+        case refused(APIResponse)
+    }
+
+    /// Routing, then the access check every request passes first, in one place. Total over
+    /// `RequiredPermission`: a job route asks whether the peer holds any permission that access
+    /// to jobs of some type needs — a peer holding none is refused here, before a job id is looked
+    /// up or a body is read; the per-type decision follows in `finish` for the others.
+    private func routeAndAuthorize(_ request: APIRequest) -> Admission {
         switch router.match(method: request.method, path: request.path) {
         case .notFound:
-            return .answered(respond(.notFound(path: request.path), request))
+            return .refused(respond(.notFound(path: request.path), request))
         case .methodNotAllowed(let allowed):
             var r = respond(.methodNotAllowed(method: request.method, path: request.path, allowed: allowed), request)
             r.headers.append(("Allow", allowed.joined(separator: ", ")))
-            return .answered(r)
-        case .found(let r, let p):
+            return .refused(r)
+        case .found(let route, let parameters):
+            let required = route.permission.beforeResolution
+            if case .deny(let reason) = policy.current.check(request.peer, requires: required) {
+                audit.denied(request, route: route, reason: reason, permission: required.description)
+                let uid = request.peer.isUnknown ? nil : request.peer.uid
+                return .refused(respond(.forbidden(uid: uid, permission: required.description), request))
+            }
+            return .admitted(route, parameters: parameters)
+        }
+    }
+
+    public func begin(_ request: APIRequest) -> Begin {
+        let route: Route
+        let parameters: [String: String]
+        switch routeAndAuthorize(request) {
+        case .refused(let response):
+            return .answered(response)
+        case .admitted(let r, let p):
             route = r
             parameters = p
-        }
-
-        if case .anyOf = route.permission, case .deny(let reason) = policy.current.check(request.peer, requires: route.permission) {
-            audit.denied(request, route: route, reason: reason)
-            let uid = request.peer.isUnknown ? nil : request.peer.uid
-            return .answered(respond(.forbidden(uid: uid, permission: route.permission.description), request))
         }
 
         // Every body this API takes is JSON: one that does not parse is refused before any handler runs.
@@ -95,6 +135,8 @@ public final class Dispatcher: Sendable {
         var record = pending.record
         var context = pending.context
         if case .job(let access) = context.route.permission {
+            // Only peers holding some job permission get here (`routeAndAuthorize`); now the job's
+            // type decides, in Mattermost's order: 400/404 for a bad or unknown job, then the check.
             let request = context.request
             do {
                 let resolved = try await JobAccess.resolve(access, request, context.parameters, jobs: services.jobs.jobs)
@@ -107,6 +149,12 @@ public final class Dispatcher: Sendable {
                 if context.route.audit == .always { record = audit.open(request, route: context.route, permission: resolved.permission.description) }
             } catch {
                 let e = ErrorMapping.appError(for: error, route: context.route, requestID: request.requestID, logger: context.logger)
+                if context.route.audit == .always {
+                    // A privileged call that failed before its type was known is still an entry.
+                    var failed = audit.open(request, route: context.route)
+                    failed.succeeded(status: e.statusCode)
+                    failed.finish()
+                }
                 return .error(e)
             }
         }

@@ -8,21 +8,16 @@ import Glibc
 
 /// One accepted connection: parses requests in place (`HTTPRequestParser`) within the transport
 /// limits, hands each to the dispatcher and writes the answer. Keep-alive, pipelining,
-/// `Expect: 100-continue`, deadlines and graceful close live here; routing, access and handlers do not.
+/// `Expect: 100-continue`, backpressure, deadlines, lingering and graceful close live here; routing,
+/// access and handlers do not. What happens next is decided by `ConnectionStateMachine`; this class
+/// performs the I/O it asks for.
+///
+/// Memory is bounded whatever the peer sends: unparsed input (`inbound`) and unsent answers
+/// (`outbox`) each stay within the machine's bounds, because reading stops past them.
 ///
 /// Confined to its `ConnectionLoop`: every method runs on the loop's thread (handlers' tasks prefer
 /// the loop as their executor, so their answers arrive there too).
 final class Connection: @unchecked Sendable {
-    private enum State {
-        /// Reading (or waiting for) a request.
-        case reading
-        /// A request is being answered; bytes that arrive meanwhile (pipelining) wait in `pending`.
-        case dispatching
-        /// Refused or finished: nothing more is read; closes once the answer is written.
-        case closing
-        case closed
-    }
-
     let fd: Int32
     private let peer: PeerCredentials
     private let slot: ConnectionSlot
@@ -30,26 +25,27 @@ final class Connection: @unchecked Sendable {
     private let dispatcher: Dispatcher
     private let limits: TransportLimits
     private var parser: HTTPRequestParser
-    private var state = State.reading
-    /// Bytes read but not yet parsed (only when a read ended inside a request, or while dispatching).
-    private var pending: ByteBuffer?
-    /// Bytes of an answer the socket did not take yet.
+    private var machine: ConnectionStateMachine
+    /// Bytes read but not yet parsed (only when a read ended inside a request, or while a request
+    /// cannot be parsed yet).
+    private var inbound: ByteBuffer?
+    /// Bytes of answers the socket did not take yet.
     private var outbox: ByteBuffer?
     /// A file being streamed waits here for the outbox to drain.
     private var drainWaiter: CheckedContinuation<Bool, Never>?
     /// The epoll events this connection is registered for (0: not in the set).
     private var interest: UInt32 = 0
-    private var inputClosed = false
-    private var closeAfterResponse = false
+    /// True while `process` runs, so an answer given inside it does not start a nested parse.
     private var processing = false
-    /// When waiting for the client's next bytes ends (request-read or idle; none while answering).
-    private var readDeadline = NIODeadline.distantFuture
-    /// When waiting for the client to take some of an unsent answer ends.
-    private var writeDeadline = NIODeadline.distantFuture
 
-    /// When the connection is hung up on unless something happens (checked by the loop's sweep):
-    /// while an answer waits in the outbox the client is what we wait for, whatever else is going on.
-    var deadline: NIODeadline { outbox != nil ? writeDeadline : readDeadline }
+    /// Bytes read at most per read call into `inbound`.
+    private static let readChunk = 16 * 1024
+
+    private var unparsedInput: Int { inbound?.readableBytes ?? 0 }
+    private var outboxBytes: Int { outbox?.readableBytes ?? 0 }
+
+    /// When the connection is hung up on unless something happens (checked by the loop's sweep).
+    var deadline: NIODeadline { machine.deadline(outboxBytes: outboxBytes) }
 
     init(fd: Int32, peer: PeerCredentials, slot: ConnectionSlot, loop: ConnectionLoop, dispatcher: Dispatcher, limits: TransportLimits) {
         self.fd = fd
@@ -60,112 +56,117 @@ final class Connection: @unchecked Sendable {
         self.limits = limits
         self.parser = HTTPRequestParser(
             limits: .init(maxHeaderBytes: limits.maxHeaderBytes, maxURLLength: limits.maxURLLength, maxBodyBytes: limits.maxBodyBytes))
+        self.machine = ConnectionStateMachine(bounds: limits.connectionBounds, now: .now())
     }
 
     /// Starts serving. The request is usually there already: it is read before the socket joins
     /// the epoll set, and a one-request connection may be answered and closed without ever joining.
     func start() {
         loop.register(self)
-        readDeadline = .now() + limits.idleTimeout
         readable()
         updateInterest()
     }
 
     /// Called by the loop with the events epoll reported.
     func ready(events: UInt32) {
-        if events & (STEWARD_EPOLLIN | STEWARD_EPOLLHUP | STEWARD_EPOLLERR) != 0 && !inputClosed { readable() }
-        if events & STEWARD_EPOLLOUT != 0 || (inputClosed && outbox != nil) { flush() }
+        if events & STEWARD_EPOLLOUT != 0 || (events & (STEWARD_EPOLLHUP | STEWARD_EPOLLERR) != 0 && outbox != nil) { flush() }
+        if events & (STEWARD_EPOLLIN | STEWARD_EPOLLHUP | STEWARD_EPOLLERR) != 0 { readable() }
         updateInterest()
     }
 
-    /// Idle keep-alive, or a request that did not arrive in time: hang up.
-    func deadlinePassed() {
-        close()
+    /// Called by the loop's sweep: hang up if the machine's deadline has passed.
+    func sweep(now: NIODeadline) {
+        perform(machine.deadlinePassed(now: now, outboxBytes: outboxBytes))
+    }
+
+    /// Closes at once, whatever is in progress (the loop is stopping).
+    func abort() {
+        perform(machine.failed())
     }
 
     /// Graceful shutdown: close now if idle, otherwise after the answer in progress.
     func shutdown() {
-        closeAfterResponse = true
-        if case .reading = state, parser.isAtRequestBoundary, (pending?.readableBytes ?? 0) == 0, outbox == nil {
-            close()
-        }
+        let idle = parser.isAtRequestBoundary && unparsedInput == 0 && outbox == nil
+        perform(machine.shutdownRequested(idle: idle))
         updateInterest()
     }
 
     // MARK: reading
 
     private func readable() {
-        if pending == nil, case .reading = state {
+        guard !machine.isClosed, machine.wantsRead(unparsedInput: unparsedInput, outboxBytes: outboxBytes) else { return }
+        if machine.isLingering {
+            // Lingering: read and throw away, so the peer can finish sending and read our answer.
+            loop.readScratch.clear()
+            let n = Self.read(fd, into: &loop.readScratch, max: loop.readScratch.capacity)
+            loop.readScratch.clear()
+            guard n > 0 else { return readFailed(n) }
+            return perform(machine.discarded(n, now: .now()))
+        }
+        if inbound == nil && machine.mayParse(outboxBytes: outboxBytes) {
             // The common case: nothing left over, so read into the loop's buffer and keep only what
             // remains unparsed.
             loop.readScratch.clear()
-            let n = Self.read(fd, into: &loop.readScratch)
+            let n = Self.read(fd, into: &loop.readScratch, max: loop.readScratch.capacity)
             guard n > 0 else { return readFailed(n) }
-            if parser.isAtRequestBoundary { readDeadline = .now() + limits.requestReadTimeout }
             process(&loop.readScratch)
-            if loop.readScratch.readableBytes > 0, state != .closed { append(&loop.readScratch) }
+            keepUnparsed(&loop.readScratch)
             return
         }
-        var buffer = pending ?? ByteBufferAllocator().buffer(capacity: 16 * 1024)
-        pending = nil
-        let n = Self.read(fd, into: &buffer)
-        pending = buffer.readableBytes > 0 ? buffer : nil
-        guard n > 0 else { return readFailed(n) }
-        switch state {
-        case .reading:
-            if parser.isAtRequestBoundary { readDeadline = .now() + limits.requestReadTimeout }
-            processPending()
-        case .dispatching:
-            if (pending?.readableBytes ?? 0) > limits.maxHeaderBytes + limits.maxBodyBytes { close() }
-        case .closing, .closed:
-            pending = nil
+        if inbound == nil { inbound = ByteBufferAllocator().buffer(capacity: Self.readChunk) }
+        // Reuse the consumed front of the buffer instead of growing it.
+        if inbound!.readerIndex > 0 { inbound!.discardReadBytes() }
+        let n = Self.read(fd, into: &inbound!, max: Self.readChunk)
+        guard n > 0 else {
+            if inbound!.readableBytes == 0 { inbound = nil }
+            return readFailed(n)
         }
+        processInbound()
     }
 
-    private func append(_ bytes: inout ByteBuffer) {
-        if pending == nil { pending = ByteBufferAllocator().buffer(capacity: max(bytes.readableBytes, 4096)) }
-        pending!.writeBuffer(&bytes)
+    /// Keeps what `process` left unparsed (of the loop's read buffer, or of `inbound`).
+    private func keepUnparsed(_ bytes: inout ByteBuffer) {
+        guard bytes.readableBytes > 0, !machine.isClosed, !machine.isLingering else { return }
+        if inbound == nil {
+            inbound = ByteBufferAllocator().buffer(capacity: max(bytes.readableBytes, 4096))
+        }
+        inbound!.writeBuffer(&bytes)
     }
 
-    /// End of input or a read error: a connection with nothing in progress closes; one whose answer
-    /// is being prepared is answered first (a client may half-close after its request).
+    /// Parses what waits in `inbound`. The buffer is taken out while it is parsed (its storage is
+    /// not copied: nothing else holds it), so an answer given meanwhile never touches it.
+    private func processInbound() {
+        guard !processing, var buffer = inbound else { return }
+        inbound = nil
+        process(&buffer)
+        if buffer.readableBytes > 0, !machine.isClosed, !machine.isLingering { inbound = buffer }
+    }
+
+    /// End of input or a read error.
     private func readFailed(_ n: Int) {
         if n < 0 {
             if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { return }
-            return close()
+            return perform(machine.failed())
         }
-        inputClosed = true
-        switch state {
-        case .dispatching:
-            closeAfterResponse = true
-        case .closing:
-            break
-        case .reading, .closed:
-            close()
-        }
+        perform(machine.inputEnded())
     }
 
-    private static func read(_ fd: Int32, into buffer: inout ByteBuffer) -> Int {
+    private static func read(_ fd: Int32, into buffer: inout ByteBuffer, max: Int) -> Int {
         var result = 0
         _ = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 4096) { space in
-            result = Glibc.read(fd, space.baseAddress, space.count)
-            return max(result, 0)
+            result = Glibc.read(fd, space.baseAddress, Swift.min(space.count, max))
+            return Swift.max(result, 0)
         }
         return result
     }
 
-    private func processPending() {
-        guard !processing, var buffer = pending else { return }
-        pending = nil
-        process(&buffer)
-        if buffer.readableBytes > 0, state != .closed { append(&buffer) }
-    }
-
-    /// Parses what has arrived; dispatches a complete request, answers a malformed one.
+    /// Parses what has arrived while the machine lets requests start; dispatches a complete request,
+    /// answers a malformed or refused one.
     private func process(_ buffer: inout ByteBuffer) {
         processing = true
         defer { processing = false }
-        while case .reading = state, buffer.readableBytes > 0 {
+        while machine.mayParse(outboxBytes: outboxBytes), buffer.readableBytes > 0 {
+            if parser.isAtRequestBoundary { machine.requestStarted(now: .now()) }
             let event: HTTPRequestParser.Event?
             do {
                 event = try parser.next(&buffer)
@@ -177,13 +178,18 @@ final class Connection: @unchecked Sendable {
             case nil:
                 return
             case .head(let head)?:
+                // Routing and authorization before the body: a peer that may not call the route
+                // is refused now, and its body is never parsed.
+                if let refusal = dispatcher.admit(method: head.method, uri: head.uri, peer: peer) {
+                    buffer.clear()
+                    return answerEarly(refusal.response, requestID: refusal.requestID, isGET: head.method == "GET")
+                }
                 if head.expectContinue {
                     var b = ByteBuffer(staticString: "HTTP/1.1 100 Continue\r\n\r\n")
                     write(&b)
                 }
             case .complete(let head, let body)?:
-                readDeadline = .distantFuture
-                state = .dispatching
+                machine.requestComplete()
                 dispatch(head: head, body: body)
             }
         }
@@ -200,8 +206,20 @@ final class Connection: @unchecked Sendable {
         case .badRequest(let why):
             e = AppError(id: "api.context.bad_request.app_error", message: "The request could not be parsed.", detailedError: why, statusCode: 400)
         }
-        state = .closing
-        send(.error(e), requestID: NewID.make(), keepAlive: false, isGET: false)
+        let requestID = NewID.make()
+        var withID = e
+        withID.requestID = requestID
+        answerEarly(.error(withID), requestID: requestID, isGET: false)
+    }
+
+    /// Answers before the request was read to its end, then lingers: the peer may still be sending
+    /// its body, and closing with unread input would reset the connection and lose the answer.
+    private func answerEarly(_ response: APIResponse, requestID: String, isGET: Bool) {
+        machine.answeredEarly(now: .now())
+        loop.writeScratch.clear()
+        ResponseSerializer.write(response, requestID: requestID, isGET: isGET, close: true, into: &loop.writeScratch)
+        write(&loop.writeScratch)
+        if outbox == nil { perform(machine.outboxDrained(unreadInput: true, now: .now())) }
     }
 
     private func dispatch(head: HTTPRequestParser.Head, body: [UInt8]) {
@@ -228,48 +246,47 @@ final class Connection: @unchecked Sendable {
     }
 
     private func answer(_ response: APIResponse, requestID: String, keepAlive: Bool, isGET: Bool) {
-        guard state != .closed else { return }
+        guard !machine.isClosed else { return }
         send(response, requestID: requestID, keepAlive: keepAlive, isGET: isGET)
         updateInterest()
     }
 
     private func send(_ response: APIResponse, requestID: String, keepAlive: Bool, isGET: Bool) {
-        let keepOpen = keepAlive && !closeAfterResponse && state != .closing
+        let keepOpen = keepAlive && !machine.closeRequested && !machine.inputClosed
         loop.writeScratch.clear()
         ResponseSerializer.write(response, requestID: requestID, isGET: isGET, close: !keepOpen, into: &loop.writeScratch)
         write(&loop.writeScratch)
-        guard state != .closed else { return }
-        if let file = response.file {
+        guard !machine.isClosed else { return }
+        let streams = response.file != nil
+        perform(machine.answerQueued(keepOpen: keepOpen, streamsFile: streams, unparsedInput: unparsedInput, now: .now()))
+        if let file = response.file, !machine.isClosed {
             // The file follows in chunks read on a thread that may block on the disk; the connection
             // stays busy until the last chunk is written.
             Task(executorPreference: loop) {
                 let complete = await FileStreamer.stream(file, to: self)
                 self.onLoop {
-                    guard $0.state != .closed else { return }
-                    $0.afterResponse(keepOpen: keepOpen && complete)
+                    guard !$0.machine.isClosed else { return }
+                    $0.perform($0.machine.fileFinished(complete: complete, unparsedInput: $0.unparsedInput, now: .now()))
+                    $0.drainedIfEmpty()
                     $0.updateInterest()
                 }
             }
             return
         }
-        afterResponse(keepOpen: keepOpen)
+        drainedIfEmpty()
     }
 
-    private func afterResponse(keepOpen: Bool) {
-        // A shutdown that arrived while a file was streaming still closes the connection.
-        guard keepOpen && !closeAfterResponse else {
-            state = .closing
-            pending = nil
-            if outbox == nil { close() }
-            return
-        }
-        state = .reading
-        if (pending?.readableBytes ?? 0) > 0 {
-            readDeadline = .now() + limits.requestReadTimeout
-            processPending()
-        } else {
-            readDeadline = .now() + limits.idleTimeout
-        }
+    /// Tells the machine when nothing waits to be sent (it may close, linger or parse on).
+    private func drainedIfEmpty() {
+        guard outbox == nil, !machine.isClosed else { return }
+        perform(machine.outboxDrained(unreadInput: hasUnreadInput(), now: .now()))
+    }
+
+    /// True when the peer sent bytes the socket still holds: closing then would reset the
+    /// connection (bytes we read and did not parse do not matter).
+    private func hasUnreadInput() -> Bool {
+        var byte: UInt8 = 0
+        return recv(fd, &byte, 1, Int32(MSG_PEEK) | Int32(MSG_DONTWAIT)) > 0
     }
 
     /// Writes what the socket takes now; the rest waits in the outbox for `EPOLLOUT`.
@@ -282,25 +299,25 @@ final class Connection: @unchecked Sendable {
         if n < 0 {
             if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR {
                 outbox = ByteBuffer(buffer: bytes)
-                writeDeadline = .now() + limits.writeTimeout
+                machine.outboxBlocked(now: .now())
             } else {
-                close()
+                perform(machine.failed())
             }
             return
         }
         bytes.moveReaderIndex(forwardBy: n)
         if bytes.readableBytes > 0 {
             outbox = ByteBuffer(buffer: bytes)
-            writeDeadline = .now() + limits.writeTimeout
+            machine.outboxBlocked(now: .now())
         }
     }
 
     /// Writes a chunk of a streamed file; true once the socket has taken all of it.
     func writeAndWait(_ chunk: [UInt8]) async -> Bool {
-        guard state != .closed else { return false }
+        guard !machine.isClosed else { return false }
         var bytes = ByteBuffer(bytes: chunk)
         write(&bytes)
-        guard state != .closed else { return false }
+        guard !machine.isClosed else { return false }
         if outbox == nil { return true }
         return await withCheckedContinuation { continuation in
             drainWaiter = continuation
@@ -310,27 +327,28 @@ final class Connection: @unchecked Sendable {
 
     private func flush() {
         guard var out = outbox else { return }
+        outbox = nil
         while out.readableBytes > 0 {
             let n = Self.send(fd, out)
             if n < 0 {
                 if errno == EINTR { continue }
                 if errno == EAGAIN || errno == EWOULDBLOCK { break }
-                outbox = nil
-                return close()
+                return perform(machine.failed())
             }
             out.moveReaderIndex(forwardBy: n)
-            writeDeadline = .now() + limits.writeTimeout
+            machine.outboxProgressed(now: .now())
         }
         guard out.readableBytes == 0 else {
+            // Keep the unsent rest at the front of the buffer, so a slow reader does not make it grow.
+            out.discardReadBytes()
             outbox = out
             return
         }
-        outbox = nil
-        if case .closing = state { return close() }
         if let waiter = drainWaiter {
             drainWaiter = nil
             waiter.resume(returning: true)
         }
+        drainedIfEmpty()
     }
 
     private static func send(_ fd: Int32, _ bytes: ByteBuffer) -> Int {
@@ -338,12 +356,25 @@ final class Connection: @unchecked Sendable {
         bytes.withUnsafeReadableBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     }
 
-    // MARK: registration and close
+    // MARK: actions, registration and close
+
+    private func perform(_ action: ConnectionStateMachine.Action) {
+        switch action {
+        case .none:
+            break
+        case .parse:
+            processInbound()
+        case .shutdownWrite:
+            _ = Glibc.shutdown(fd, Int32(SHUT_WR))
+        case .close:
+            close()
+        }
+    }
 
     private func updateInterest() {
-        guard state != .closed else { return }
+        guard !machine.isClosed else { return }
         var want: UInt32 = 0
-        if !inputClosed && state != .closing { want |= STEWARD_EPOLLIN }
+        if machine.wantsRead(unparsedInput: unparsedInput, outboxBytes: outboxBytes) { want |= STEWARD_EPOLLIN }
         if outbox != nil { want |= STEWARD_EPOLLOUT }
         if want != interest {
             loop.setInterest(fd: fd, old: interest, new: want)
@@ -351,11 +382,10 @@ final class Connection: @unchecked Sendable {
         }
     }
 
-    /// Closes the socket (which also takes it out of the epoll set) and gives back its slot.
+    /// Closes the socket (which also takes it out of the epoll set) and gives back its slot. Only
+    /// reached through the machine's `.close` action, which it returns once.
     private func close() {
-        guard state != .closed else { return }
-        state = .closed
-        pending = nil
+        inbound = nil
         outbox = nil
         _ = SystemCalls.close(fd)
         loop.unregister(self)

@@ -1,40 +1,96 @@
+import StewardModel
 import Synchronization
 
-/// Caps on open connections, in total and per peer uid, so one user cannot take every slot.
+/// Caps on open connections — in total, per listener, per uid on each listener and per uid in all —
+/// with a share of the total kept for administrators, so that no set of lesser peers (a few
+/// observer uids on the group listener, say) can take every place and lock root out.
 public final class ConnectionLimiter: Sendable {
+    /// The caps in force; rebuilt from `ServiceSettings` on reload.
+    public struct Caps: Sendable, Equatable {
+        public var maxTotal: Int
+        public var maxPerUID: Int
+        /// Places of `maxTotal` only administrators may take.
+        public var reservedForAdministrators: Int
+        /// Per listener name: its own total and per-uid caps.
+        public var listeners: [String: (total: Int, perUID: Int)]
+
+        public init(_ s: ServiceSettings) {
+            maxTotal = s.maxConnections
+            maxPerUID = s.maxConnectionsPerUid
+            reservedForAdministrators = s.reservedAdmin
+            listeners = [:]
+            for l in s.listeners {
+                listeners[l.name] = (
+                    l.maxConnections > 0 ? l.maxConnections : s.maxConnections,
+                    l.maxConnectionsPerUid > 0 ? l.maxConnectionsPerUid : s.maxConnectionsPerUid)
+            }
+        }
+
+        public static func == (a: Caps, b: Caps) -> Bool {
+            a.maxTotal == b.maxTotal && a.maxPerUID == b.maxPerUID && a.reservedForAdministrators == b.reservedForAdministrators
+                && a.listeners.count == b.listeners.count
+                && a.listeners.allSatisfy { k, v in b.listeners[k].map { $0 == v } ?? false }
+        }
+    }
+
+    private struct Key: Hashable {
+        var listener: String
+        var uid: UInt32
+    }
+
     private struct State {
+        var caps: Caps
         var total = 0
         var perUID: [UInt32: Int] = [:]
-        var maxTotal: Int
-        var maxPerUID: Int
+        var perListener: [String: Int] = [:]
+        var perListenerUID: [Key: Int] = [:]
     }
     private let state: Mutex<State>
 
-    public init(maxTotal: Int, maxPerUID: Int) {
-        state = Mutex(State(maxTotal: maxTotal, maxPerUID: maxPerUID))
+    public init(caps: Caps) {
+        state = Mutex(State(caps: caps))
     }
 
-    public func updateLimits(maxTotal: Int, maxPerUID: Int) {
-        state.withLock { $0.maxTotal = maxTotal; $0.maxPerUID = maxPerUID }
+    public func update(_ caps: Caps) {
+        state.withLock { $0.caps = caps }
     }
 
-    /// Takes a slot for `uid`; nil when granted, otherwise why not.
-    public func acquire(uid: UInt32) -> String? {
+    /// Takes a place for `uid` on `listener`; nil when granted, otherwise why not.
+    public func acquire(uid: UInt32, listener: String, administrator: Bool) -> String? {
         state.withLock { s in
-            if s.total >= s.maxTotal { return "connection limit reached (\(s.maxTotal) in total)" }
+            let caps = s.caps
+            if s.total >= caps.maxTotal { return "connection limit reached (\(caps.maxTotal) in total)" }
+            if !administrator && s.total >= caps.maxTotal - caps.reservedForAdministrators {
+                return "connection limit reached (the last \(caps.reservedForAdministrators) of \(caps.maxTotal) are kept for administrators)"
+            }
             let mine = s.perUID[uid, default: 0]
-            if mine >= s.maxPerUID { return "connection limit reached for uid \(uid) (\(s.maxPerUID))" }
+            if mine >= caps.maxPerUID { return "connection limit reached for uid \(uid) (\(caps.maxPerUID))" }
+            let (listenerTotal, listenerPerUID) = caps.listeners[listener] ?? (caps.maxTotal, caps.maxPerUID)
+            let onListener = s.perListener[listener, default: 0]
+            if onListener >= listenerTotal { return "connection limit reached on listener \(listener) (\(listenerTotal))" }
+            let key = Key(listener: listener, uid: uid)
+            let mineHere = s.perListenerUID[key, default: 0]
+            if mineHere >= listenerPerUID {
+                return "connection limit reached for uid \(uid) on listener \(listener) (\(listenerPerUID))"
+            }
             s.total += 1
             s.perUID[uid] = mine + 1
+            s.perListener[listener] = onListener + 1
+            s.perListenerUID[key] = mineHere + 1
             return nil
         }
     }
 
-    public func release(uid: UInt32) {
+    public func release(uid: UInt32, listener: String) {
         state.withLock { s in
             s.total -= 1
-            let left = s.perUID[uid, default: 1] - 1
-            s.perUID[uid] = left > 0 ? left : nil
+            func down<K: Hashable>(_ d: inout [K: Int], _ k: K) {
+                let left = d[k, default: 1] - 1
+                d[k] = left > 0 ? left : nil
+            }
+            down(&s.perUID, uid)
+            down(&s.perListener, listener)
+            down(&s.perListenerUID, Key(listener: listener, uid: uid))
         }
     }
 

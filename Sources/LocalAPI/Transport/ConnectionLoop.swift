@@ -1,4 +1,5 @@
 import CStewardShims
+import Dispatch
 import NIOCore
 import Synchronization
 #if canImport(Glibc)
@@ -22,7 +23,14 @@ final class ConnectionLoop: TaskExecutor, @unchecked Sendable {
     private let epfd: Int32
     private let wakeFD: Int32
     /// Called on the loop for each accepted socket; set before `start`.
-    var accept: (Int32, ConnectionLoop) -> Void = { fd, _ in _ = SystemCalls.close(fd) }
+    var accept: (_ fd: Int32, _ listener: Int32, ConnectionLoop) -> Void = { fd, _, _ in _ = SystemCalls.close(fd) }
+    /// Called on the loop, as its last act, when `epoll_wait` fails for good: the loop stops
+    /// (its connections with it) and the watchdog's proof of life no longer comes; set before `start`.
+    var failed: (Int32) -> Void = { _ in }
+    /// Set by `stop`; the loop exits at its next turn and closes its descriptors.
+    private let stopping = Atomic<Bool>(false)
+    /// Consecutive `epoll_wait` failures other than EINTR.
+    private static let maxWaitFailures = 100
     /// The loop thread's id, recorded by the thread itself (0 until it runs).
     private let threadID = Atomic<UInt>(0)
 
@@ -30,7 +38,13 @@ final class ConnectionLoop: TaskExecutor, @unchecked Sendable {
         case closure(@Sendable () -> Void)
         case job(UnownedJob)
     }
-    private let queue = Mutex<[Work]>([])
+    private struct Queue {
+        var items: [Work] = []
+        /// The loop has ended: work goes to the global executors instead (and the wake descriptor
+        /// is closed, so it must not be written to).
+        var ended = false
+    }
+    private let queue = Mutex(Queue())
 
     // Loop-confined state (only touched on the loop's thread).
     private var connections: [Int32: Connection] = [:]
@@ -54,7 +68,7 @@ final class ConnectionLoop: TaskExecutor, @unchecked Sendable {
         writeScratch = ByteBufferAllocator().buffer(capacity: 4 * 1024)
     }
 
-    /// Starts the thread. The loop runs for the rest of the process.
+    /// Starts the thread. The loop runs until `stop`.
     func start() throws(ListenerError) {
         let box = Unmanaged.passRetained(self)
         var thread = pthread_t()
@@ -71,6 +85,15 @@ final class ConnectionLoop: TaskExecutor, @unchecked Sendable {
 
     var inLoop: Bool { pthread_self() == threadID.load(ordering: .relaxed) }
 
+    /// Ends the loop: its thread returns after the current turn, closing the epoll set and the
+    /// wake descriptor. Connections still open are closed first (a stopped loop serves nobody).
+    func stop() {
+        execute { [self] in
+            for c in Array(connections.values) { c.abort() }
+            stopping.store(true, ordering: .relaxed)
+        }
+    }
+
     /// Runs `work` on the loop's thread, after what is already queued.
     func execute(_ work: @escaping @Sendable () -> Void) {
         enqueue(.closure(work))
@@ -81,14 +104,27 @@ final class ConnectionLoop: TaskExecutor, @unchecked Sendable {
     }
 
     private func enqueue(_ work: Work) {
-        let first = queue.withLock { q in
-            q.append(work)
-            return q.count == 1
+        let inLoop = self.inLoop
+        let accepted = queue.withLock { q in
+            if q.ended { return false }
+            q.items.append(work)
+            // The loop drains the queue before it sleeps again, so only the first item needs to
+            // wake it. Written under the lock: the loop closes the descriptor under it too.
+            if q.items.count == 1 && !inLoop {
+                var one: UInt64 = 1
+                _ = Glibc.write(wakeFD, &one, 8)
+            }
+            return true
         }
-        // The loop drains the queue before it sleeps again, so only the first item needs to wake it.
-        if first && !inLoop {
-            var one: UInt64 = 1
-            _ = Glibc.write(wakeFD, &one, 8)
+        if !accepted { Self.runElsewhere(work) }
+    }
+
+    /// Work for a loop that has ended: a task still resumes (on the global executor), a closure
+    /// still runs (its connection is closed, so it finds nothing to do).
+    private static func runElsewhere(_ work: Work) {
+        switch work {
+        case .closure(let f): DispatchQueue.global().async(execute: f)
+        case .job(let j): globalConcurrentExecutor.enqueue(j)
         }
     }
 
@@ -142,14 +178,29 @@ final class ConnectionLoop: TaskExecutor, @unchecked Sendable {
         threadID.store(pthread_self(), ordering: .relaxed)
         var events = [UInt32](repeating: 0, count: 64)
         var datas = [UInt64](repeating: 0, count: 64)
-        while true {
-            let hasWork = queue.withLock { !$0.isEmpty }
+        var waitFailures = 0
+        while !stopping.load(ordering: .relaxed) {
+            let hasWork = queue.withLock { !$0.items.isEmpty }
             let n = events.withUnsafeMutableBufferPointer { ev in
                 datas.withUnsafeMutableBufferPointer { d in
                     steward_epoll_wait(epfd, ev.baseAddress, d.baseAddress, 64, hasWork ? 0 : timeoutMilliseconds())
                 }
             }
-            if n < 0 && errno != EINTR { preconditionFailure("epoll_wait failed: errno \(errno)") }
+            if n < 0 {
+                let e = errno
+                if e != EINTR {
+                    // Not expected with a valid epoll set (EBADF, EFAULT, EINVAL): retry a little, then
+                    // give up loudly instead of spinning or trapping the daemon.
+                    waitFailures += 1
+                    if waitFailures >= Self.maxWaitFailures {
+                        failed(e)
+                        break
+                    }
+                    usleep(10_000)
+                }
+            } else {
+                waitFailures = 0
+            }
             for i in 0..<max(0, Int(n)) {
                 let data = datas[i]
                 if data == Self.wakeToken {
@@ -164,12 +215,21 @@ final class ConnectionLoop: TaskExecutor, @unchecked Sendable {
             runQueued()
             if NIODeadline.now() >= nextSweep { sweep() }
         }
+        let left = queue.withLock { q in
+            q.ended = true
+            _ = SystemCalls.close(wakeFD)
+            defer { q.items.removeAll() }
+            return q.items
+        }
+        for w in left { Self.runElsewhere(w) }
+        for fd in listeners + pausedListeners { _ = steward_epoll_ctl(epfd, Int32(STEWARD_EPOLL_CTL_DEL), fd, 0, 0) }
+        _ = SystemCalls.close(epfd)
     }
 
     private func runQueued() {
         let work = queue.withLock { q in
-            defer { q.removeAll(keepingCapacity: true) }
-            return q
+            defer { q.items.removeAll(keepingCapacity: true) }
+            return q.items
         }
         for w in work {
             switch w {
@@ -190,7 +250,7 @@ final class ConnectionLoop: TaskExecutor, @unchecked Sendable {
         for _ in 0..<32 {
             let fd = steward_accept(listener)
             if fd >= 0 {
-                accept(fd, self)
+                accept(fd, listener, self)
                 continue
             }
             switch errno {
@@ -210,7 +270,7 @@ final class ConnectionLoop: TaskExecutor, @unchecked Sendable {
 
     private func sweep() {
         let now = NIODeadline.now()
-        for c in connections.values where c.deadline < now { c.deadlinePassed() }
+        for c in Array(connections.values) where c.deadline <= now { c.sweep(now: now) }
         let paused = pausedListeners
         pausedListeners.removeAll()
         for fd in paused where addListener(fd) != 0 { pausedListeners.append(fd) }

@@ -17,19 +17,26 @@ public final class LocalAPIServer: Sendable {
     private let limits: Mutex<TransportLimits>
     private let logger: Logger
     private let listenerSockets = Mutex<[ListenerSocket]>([])
+    /// Listener names by descriptor, for the per-listener caps.
+    private let listenerNames = Mutex<[Int32: String]>([:])
     private let loops: [ConnectionLoop]
 
     /// Starts one serving thread per CPU this process may use; they accept once `start` is called.
     public init(dispatcher: Dispatcher, settings: ServiceSettings, logger: Logger) throws {
         self.dispatcher = dispatcher
-        self.limiter = ConnectionLimiter(maxTotal: settings.maxConnections, maxPerUID: settings.maxConnectionsPerUid)
+        self.limiter = ConnectionLimiter(caps: .init(settings))
         self.limits = Mutex(TransportLimits(settings))
         self.logger = logger
         self.loops = try (0..<Int(steward_cpu_count())).map { _ throws(ListenerError) in try ConnectionLoop() }
         for loop in loops {
-            loop.accept = { [weak self] fd, loop in
+            loop.accept = { [weak self] fd, listener, loop in
                 guard let self else { return _ = SystemCalls.close(fd) }
-                self.adopt(fd, on: loop)
+                self.adopt(fd, from: listener, on: loop)
+            }
+            loop.failed = { [logger] e in
+                logger.critical(
+                    "a connection loop stopped: epoll_wait keeps failing",
+                    metadata: ["errno": "\(e)", "error": "\(String(cString: strerror(e)))"])
             }
             try loop.start()
         }
@@ -38,12 +45,15 @@ public final class LocalAPIServer: Sendable {
     /// Applies limits from a reloaded config; open connections keep the limits they started with.
     public func apply(_ settings: ServiceSettings) {
         limits.withLock { $0 = TransportLimits(settings) }
-        limiter.updateLimits(maxTotal: settings.maxConnections, maxPerUID: settings.maxConnectionsPerUid)
+        limiter.update(.init(settings))
     }
 
     /// Starts accepting on every listener; returns once all of them accept connections.
     public func start(_ listeners: [ListenerSocket]) async throws {
         listenerSockets.withLock { $0 = listeners }
+        listenerNames.withLock { names in
+            for l in listeners { names[l.fd] = l.settings.name }
+        }
         for listener in listeners {
             // Every loop polls the socket; accept must not block the one that loses the race.
             let flags = fcntl(listener.fd, F_GETFL)
@@ -84,6 +94,16 @@ public final class LocalAPIServer: Sendable {
         }
     }
 
+    /// Writes the summary entries of throttled denials whose interval is over.
+    public func flushSuppressedAuditEntries() {
+        dispatcher.audit.flushSuppressed()
+    }
+
+    /// Ends the serving threads (after `shutdown`): connections still open are closed.
+    public func stopLoops() {
+        for loop in loops { loop.stop() }
+    }
+
     /// Returns once every serving thread has run an empty task: the watchdog's proof of life.
     public func loopsAnswer() async {
         await onEveryLoop { _ in }
@@ -102,19 +122,18 @@ public final class LocalAPIServer: Sendable {
 
     /// Called on `loop` for each accepted socket: refused with a 503 over the connection caps,
     /// otherwise served by a `Connection` on that loop.
-    private func adopt(_ fd: Int32, on loop: ConnectionLoop) {
+    private func adopt(_ fd: Int32, from listenerFD: Int32, on loop: ConnectionLoop) {
         let peer = PeerCredentialReader.read(fd)
-        if let refusal = limiter.acquire(uid: peer.uid) {
-            logger.warning(
-                "connection refused",
-                metadata: ["message_id": "\(JournalMessageID.connectionRefused)", "peer_uid": "\(peer.uid)",
-                           "peer_pid": "\(peer.pid)", "reason": "\(refusal)"])
+        let listener = listenerNames.withLock { $0[listenerFD] } ?? ""
+        let administrator = dispatcher.isAdministrator(peer)
+        if let refusal = limiter.acquire(uid: peer.uid, listener: listener, administrator: administrator) {
+            dispatcher.audit.connectionRefused(peer: peer, listener: listener, reason: refusal)
             if let pidfd = peer.pidfd { _ = SystemCalls.close(pidfd) }
             RefuseConnection.answer(fd: fd, error: .tooManyConnections(detail: refusal))
             return
         }
         // Released exactly once, when the connection closes.
-        let slot = ConnectionSlot(limiter: limiter, peer: peer)
+        let slot = ConnectionSlot(limiter: limiter, peer: peer, listener: listener)
         let connection = Connection(
             fd: fd, peer: peer, slot: slot, loop: loop, dispatcher: dispatcher, limits: limits.withLock { $0 })
         connection.start()
@@ -126,16 +145,18 @@ public final class LocalAPIServer: Sendable {
 final class ConnectionSlot: Sendable {
     private let limiter: ConnectionLimiter
     private let peer: PeerCredentials
+    private let listener: String
     private let released = Atomic<Bool>(false)
 
-    init(limiter: ConnectionLimiter, peer: PeerCredentials) {
+    init(limiter: ConnectionLimiter, peer: PeerCredentials, listener: String) {
         self.limiter = limiter
         self.peer = peer
+        self.listener = listener
     }
 
     func release() {
         guard !released.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        limiter.release(uid: peer.uid)
+        limiter.release(uid: peer.uid, listener: listener)
         if let fd = peer.pidfd { _ = SystemCalls.close(fd) }
     }
 }

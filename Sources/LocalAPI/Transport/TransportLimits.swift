@@ -21,4 +21,15 @@ public struct TransportLimits: Sendable {
         idleTimeout = .seconds(Int64(s.idleTimeoutSeconds))
         writeTimeout = .seconds(Int64(s.writeTimeoutSeconds))
     }
+
+    /// The bounds and timeouts of each connection's state machine.
+    var connectionBounds: ConnectionStateMachine.Bounds {
+        var b = ConnectionStateMachine.Bounds()
+        b.requestReadTimeout = requestReadTimeout
+        b.idleTimeout = idleTimeout
+        b.writeTimeout = writeTimeout
+        // Unparsed input held back while a request waits may hold one whole request head.
+        b.inbound = max(b.inbound, maxHeaderBytes)
+        return b
+    }
 }
