@@ -1,4 +1,8 @@
+import Foundation
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 
 @testable import LocalAPI
@@ -11,6 +15,33 @@ import Testing
         return loop
     }
 
+    /// The loop's thread ends on `stop` (tests no longer leak serving threads), and work handed to
+    /// it afterwards still runs — elsewhere — so a task preferring a stopped loop is not lost.
+    @Test func aStoppedLoopEndsItsThreadAndWorkStillRuns() async throws {
+        let loop = try makeLoop()
+        let tid = await withCheckedContinuation { (done: CheckedContinuation<String, Never>) in loop.execute { done.resume(returning: Self.threadID()) } }
+        #expect(FileManager.default.fileExists(atPath: "/proc/self/task/\(tid)"))
+        loop.stop()
+        var ended = false
+        for _ in 0..<1000 where !ended {
+            try await Task.sleep(for: .milliseconds(10))
+            ended = !FileManager.default.fileExists(atPath: "/proc/self/task/\(tid)")
+        }
+        #expect(ended, "the serving thread exited")
+        let ranOffLoop = await withCheckedContinuation { (done: CheckedContinuation<Bool, Never>) in
+            loop.execute { done.resume(returning: !loop.inLoop) }
+        }
+        #expect(ranOffLoop)
+        let value = await Task(executorPreference: loop) { 42 }.value
+        #expect(value == 42, "a task preferring the stopped loop still runs")
+    }
+
+    /// The calling thread's id, from /proc/thread-self ("PID/task/TID").
+    private static func threadID() -> String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/thread-self"))?.split(separator: "/").last.map(String.init) ?? ""
+    }
+
+
     @Test func tasksPreferringTheLoopRunOnItsThreadBeforeAndAfterASuspension() async throws {
         let loop = try makeLoop()
         #expect(!loop.inLoop, "the test itself is not on the loop")
@@ -20,6 +51,7 @@ import Testing
             return (before, loop.inLoop)
         }.value
         #expect(before && after)
+        loop.stop()
     }
 
     @Test func workFromManyThreadsRunsOnceEachAndInOrderPerSender() async throws {
@@ -42,6 +74,7 @@ import Testing
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in loop.execute { done.resume() } }
         #expect(record.offLoop.load(ordering: .relaxed) == 0)
         #expect(record.seen.withLock { $0 } == Array(repeating: Array(0..<each), count: senders))
+        loop.stop()
     }
 
     private final class Record: Sendable {

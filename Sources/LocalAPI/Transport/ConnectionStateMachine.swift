@@ -204,6 +204,9 @@ struct ConnectionStateMachine: Equatable {
     mutating func shutdownRequested(idle: Bool) -> Action {
         closeRequested = true
         if phase == .reading && idle { return close() }
+        // A lingering connection whose answer is out has nothing left to give: the daemon's
+        // shutdown does not wait for it.
+        if case .lingering(writeShut: true, _) = phase { return close() }
         return .none
     }
 
