@@ -110,7 +110,8 @@ package struct HTTPRequestParser {
 
             case .chunkSize(let head):
                 guard let lineEnd = Self.find(crlf, in: buffer, from: 0) else {
-                    if buffer.readableBytes > Self.maxChunkLineBytes { throw .badRequest("chunk size line too long") }
+                    // A line at the bound may still be waiting for its LF after the CR.
+                    if buffer.readableBytes > Self.maxChunkLineBytes + 1 { throw .badRequest("chunk size line too long") }
                     return nil
                 }
                 if lineEnd > Self.maxChunkLineBytes { throw .badRequest("chunk size line too long") }
