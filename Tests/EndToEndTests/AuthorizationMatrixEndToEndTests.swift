@@ -41,9 +41,7 @@ struct AuthorizationMatrixEndToEndTests {
     @Test func everyRouteAnswersWhatThePolicyImplies() throws {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         TestUsers.ensure
-        try FileManager.default.createDirectory(atPath: dir + "/pub", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
-        var config = DaemonProcess.config(dataDir: dir)
-        config.serviceSettings.listeners.append(ListenerSettings(name: "ops.sock", path: dir + "/pub/ops.sock", mode: "0666"))
+        let (config, _) = try DaemonProcess.configWithOpenListener(dataDir: dir)
         let daemon = try DaemonProcess(dataDir: dir, config: config)
         // A denial on a job route is an entry like any other (before, one whose lookup failed was
         // not). Checked first: past a few entries per interval, a peer's denials are summarised.

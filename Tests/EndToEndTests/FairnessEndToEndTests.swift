@@ -14,9 +14,7 @@ struct FairnessEndToEndTests {
 
     func opsDaemon(_ edit: (inout StewardConfig) -> Void = { _ in }) throws -> DaemonProcess {
         TestUsers.ensure
-        try FileManager.default.createDirectory(atPath: dir + "/pub", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
-        var config = DaemonProcess.config(dataDir: dir)
-        config.serviceSettings.listeners.append(ListenerSettings(name: "ops.sock", path: dir + "/pub/ops.sock", mode: "0666"))
+        var config = try DaemonProcess.configWithOpenListener(dataDir: dir).config
         edit(&config)
         return try DaemonProcess(dataDir: dir, config: config)
     }

@@ -92,13 +92,11 @@ struct HostilePeerEndToEndTests {
     func deniedPeersReadTheir403BeforeSendingTheBody() throws {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         TestUsers.ensure
-        try FileManager.default.createDirectory(atPath: dir + "/pub", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
-        var config = DaemonProcess.config(dataDir: dir)
-        config.serviceSettings.listeners.append(ListenerSettings(name: "ops.sock", path: dir + "/pub/ops.sock", mode: "0666"))
+        let (config, ops) = try DaemonProcess.configWithOpenListener(dataDir: dir)
         let daemon = try DaemonProcess(dataDir: dir, config: config)
         // Under the body limit, so only the access check can refuse it; not valid JSON, so a 400
         // would show that the body was parsed before the check.
-        let r = try PythonClient.post(socket: dir + "/pub/ops.sock", path: "/api/v4/jobs", bodyBytes: 250_000, as: TestUsers.nobody)
+        let r = try PythonClient.post(socket: ops, path: "/api/v4/jobs", bodyBytes: 250_000, as: TestUsers.nobody)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.hasPrefix("403 "), "\(r.stdout)")
         _ = daemon

@@ -14,18 +14,7 @@ import Testing
     let stranger = PeerCredentials(uid: 4321, gid: 4321, pid: 11, groups: [])
 
     init() throws {
-        let logger = Logger(label: "test")
-        let pool = try DatabasePool(
-            options: .init(path: NSTemporaryDirectory() + "steward-dispatch-\(UUID().uuidString).db"),
-            migrations: MaintenanceSchema.migrations + JobStore.migrations)
-        let services = APIServices(
-            busy: ServerBusyService(store: pool, logger: logger), database: DatabaseMaintenance(store: pool, logger: logger),
-            caches: CacheRegistry(), integrity: IntegrityChecker(store: pool),
-            config: ConfigService(settings: RuntimeSettings(StewardConfig()), directory: NSTemporaryDirectory(), overridden: []) { [] },
-            jobs: JobEngine(jobs: JobStore(db: pool), busy: ServerBusyService(store: pool, logger: logger),
-                            settings: RuntimeSettings(StewardConfig()), workers: [], logger: logger))
-        let policy = PolicyProvider(rules: [PolicyRule(uids: [0], roles: ["system_admin"])], resolver: IdentityResolver(), logger: logger)
-        dispatcher = Dispatcher(policy: policy, services: services, logger: logger)
+        dispatcher = try makeTestDispatcher(rules: [PolicyRule(uids: [0], roles: ["system_admin"])], label: "dispatch")
     }
 
     func call(_ method: String, _ uri: String, peer: PeerCredentials, body: String = "") async -> (Int, [String: Any], [(name: String, value: String)]) {

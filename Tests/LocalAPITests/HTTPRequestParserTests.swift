@@ -8,22 +8,7 @@ import Testing
 
     /// Feeds `text` in pieces of `step` bytes; returns every event, or the failure.
     func parse(_ text: String, step: Int = .max) -> Result<[HTTPRequestParser.Event], HTTPRequestParser.Failure> {
-        var parser = HTTPRequestParser(limits: limits)
-        var buffer = ByteBuffer()
-        var events: [HTTPRequestParser.Event] = []
-        let bytes = Array(text.utf8)
-        var offset = 0
-        repeat {
-            let end = min(bytes.count, offset + max(1, min(step, bytes.count)))
-            buffer.writeBytes(bytes[offset..<end])
-            offset = end
-            do {
-                while let e = try parser.next(&buffer) { events.append(e) }
-            } catch {
-                return .failure(error)
-            }
-        } while offset < bytes.count
-        return .success(events)
+        parseInPieces(text, limits: limits, step: step)
     }
 
     func completes(_ text: String, step: Int = .max) -> [(HTTPRequestParser.Head, String)] {

@@ -19,6 +19,16 @@ final class DaemonProcess: @unchecked Sendable {
         return c
     }
 
+    /// The development config plus a listener anyone may connect to (`DIR/pub/ops.sock`, 0666, in a
+    /// 0755 directory), so only the peer-credential policy decides who gets what.
+    static func configWithOpenListener(dataDir: String) throws -> (config: StewardConfig, socket: String) {
+        try FileManager.default.createDirectory(
+            atPath: dataDir + "/pub", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        var c = config(dataDir: dataDir)
+        c.serviceSettings.listeners.append(ListenerSettings(name: "ops.sock", path: dataDir + "/pub/ops.sock", mode: "0666"))
+        return (c, dataDir + "/pub/ops.sock")
+    }
+
     static func writeConfig(_ config: StewardConfig, dataDir: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
