@@ -32,7 +32,7 @@ let package = Package(
         // SQLite store: connections, the writer/reader pool, migrations.
         .target(
             name: "Store",
-            dependencies: ["CSQLite", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CSQLite", "StewardModel", .product(name: "Logging", package: "swift-log")]
         ),
         // Domain: busy flag, caches, database recycle (later: jobs, config stores).
         .target(

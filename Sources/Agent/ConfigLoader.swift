@@ -1,7 +1,6 @@
 import FoundationEssentials
 import Maintenance
 import StewardModel
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -32,7 +31,7 @@ final class ConfigLoader: PurgeableCache {
     let cacheName = "parsed_config"
     let source: ConfigSource
     private let environment: [String: String]
-    private let cache = Mutex<(key: String, snapshot: ConfigSnapshot)?>(nil)
+    private let cache = Locked<(key: String, snapshot: ConfigSnapshot)?>(nil)
 
     init(source: ConfigSource, environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.source = source

@@ -4,7 +4,6 @@ import Maintenance
 import ServiceLifecycle
 import StewardModel
 import Store
-import Synchronization
 import UnixSignals
 
 /// The running daemon as a lifecycle service: READY once every listener accepts, SIGHUP reloads,
@@ -82,7 +81,7 @@ struct DaemonService: Service {
 /// Applies a re-read config (SIGHUP or `POST /config/reload`): what can change live is applied, what
 /// needs a restart is reported. A config that does not load is refused and the running one kept.
 final class Reloader: @unchecked Sendable {
-    private let lock = Mutex<StewardConfig>(StewardConfig())
+    private let lock = Locked<StewardConfig>(StewardConfig())
     let loader: ConfigLoader
     let policy: PolicyProvider
     let settings: RuntimeSettings

@@ -2,15 +2,14 @@ import CSystemd
 import LocalAPI
 import Logging
 import StewardModel
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// The daemon-wide log level, changed live by a config reload.
 final class SharedLogLevel: Sendable {
-    private let level: Mutex<Logger.Level>
-    init(_ level: Logger.Level) { self.level = Mutex(level) }
+    private let level: Locked<Logger.Level>
+    init(_ level: Logger.Level) { self.level = Locked(level) }
     var value: Logger.Level {
         get { level.withLock { $0 } }
         set { level.withLock { $0 = newValue } }

@@ -1,4 +1,4 @@
-import Synchronization
+import StewardModel
 
 /// A cache the daemon keeps that `POST /caches/invalidate` must purge.
 public protocol PurgeableCache: Sendable {
@@ -10,7 +10,7 @@ public protocol PurgeableCache: Sendable {
 
 /// Every cache of the daemon, so that invalidation cannot forget one.
 public final class CacheRegistry: Sendable {
-    private let caches = Mutex<[any PurgeableCache]>([])
+    private let caches = Locked<[any PurgeableCache]>([])
 
     public init() {}
 
@@ -29,7 +29,7 @@ public final class CacheRegistry: Sendable {
 /// A thread-safe memo of keyed lookups (e.g. names resolved through NSS).
 public final class LookupCache<Key: Hashable & Sendable, Value: Sendable>: PurgeableCache {
     public let cacheName: String
-    private let entries = Mutex<[Key: Value]>([:])
+    private let entries = Locked<[Key: Value]>([:])
 
     public init(name: String) { self.cacheName = name }
 

@@ -1,6 +1,6 @@
 import Logging
 import Store
-import Synchronization
+import StewardModel
 
 /// Store-level maintenance: connection recycle, the schema cache, prepared statements.
 public final class DatabaseMaintenance: Sendable {
@@ -41,7 +41,7 @@ public final class DatabaseMaintenance: Sendable {
 public final class SchemaCache: PurgeableCache {
     public let cacheName = "schema"
     private let store: DatabasePool
-    private let tables = Mutex<[String]?>(nil)
+    private let tables = Locked<[String]?>(nil)
 
     init(store: DatabasePool) { self.store = store }
 

@@ -1,11 +1,10 @@
 import StewardModel
-import Synchronization
 
 /// The configuration in force, shared by the services; a reload replaces it.
 public final class RuntimeSettings: Sendable {
-    private let config: Mutex<StewardConfig>
+    private let config: Locked<StewardConfig>
 
-    public init(_ config: StewardConfig) { self.config = Mutex(config) }
+    public init(_ config: StewardConfig) { self.config = Locked(config) }
 
     public var current: StewardConfig { config.withLock { $0 } }
 

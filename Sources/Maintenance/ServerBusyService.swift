@@ -1,7 +1,6 @@
 import Logging
 import StewardModel
 import Store
-import Synchronization
 
 /// The server-busy flag with Mattermost's semantics, persisted in the store's single-row
 /// `ServerBusy` table so a restart keeps it until it expires.
@@ -15,8 +14,8 @@ public final class ServerBusyService: Sendable {
     private let store: DatabasePool
     private let clock: WallClock
     private let logger: Logger
-    private let expiryTimer = Mutex<Task<Void, Never>?>(nil)
-    private let changeHandlers = Mutex<[@Sendable (Bool) -> Void]>([])
+    private let expiryTimer = Locked<Task<Void, Never>?>(nil)
+    private let changeHandlers = Locked<[@Sendable (Bool) -> Void]>([])
 
     public init(store: DatabasePool, clock: WallClock = .system, logger: Logger) {
         self.store = store

@@ -2,12 +2,11 @@
 import Glibc
 #endif
 import CStewardShims
-import Synchronization
 
 /// Mattermost-style 26-character ids: 16 random bytes in base32 with Mattermost's alphabet.
 public enum NewID {
     private static let alphabet = Array("ybndrfg8ejkmcpqxot1uwisza345h769".utf8)
-    private static let pool = Mutex(RandomPool())
+    private static let pool = Locked(RandomPool())
 
     /// Random bytes from getrandom(2), fetched 4 KiB at a time rather than one syscall per id.
     private struct RandomPool: ~Copyable {

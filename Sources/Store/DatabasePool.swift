@@ -1,5 +1,5 @@
 import Dispatch
-import Synchronization
+import StewardModel
 
 /// The store's connections: one writer (writes are serialized) and a small pool of readers, all on
 /// one SQLite file in WAL mode.
@@ -26,8 +26,8 @@ public final class DatabasePool: @unchecked Sendable {
         var idle: [Connection] = []
     }
 
-    private let writer: Mutex<Connection>
-    private let readers: Mutex<ReaderState>
+    private let writer: Locked<Connection>
+    private let readers: Locked<ReaderState>
     private let migrations: [Migration]
     private let queue = DispatchQueue(label: "steward.store", attributes: .concurrent)
 
@@ -35,8 +35,8 @@ public final class DatabasePool: @unchecked Sendable {
     public init(options: Options, migrations: [Migration]) throws {
         let w = try Connection(path: options.path, readOnly: false, busyTimeoutMilliseconds: options.busyTimeoutMilliseconds)
         try Migrator.apply(migrations, on: w)
-        self.writer = Mutex(w)
-        self.readers = Mutex(ReaderState(options: options))
+        self.writer = Locked(w)
+        self.readers = Locked(ReaderState(options: options))
         self.migrations = migrations
     }
 

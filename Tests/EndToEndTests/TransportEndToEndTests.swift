@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import StewardModel
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -45,8 +45,8 @@ struct TransportEndToEndTests {
         config.serviceSettings.maxConnectionsPerUid = cap
         config.serviceSettings.maxConnections = cap
         let daemon = try DaemonProcess(dataDir: dir, config: config)
-        let ids = Mutex<[String]>([])
-        let failures = Mutex<[String]>([])
+        let ids = Locked<[String]>([])
+        let failures = Locked<[String]>([])
         DispatchQueue.concurrentPerform(iterations: clients) { _ in
             for i in 0..<each {
                 do {
@@ -87,7 +87,7 @@ struct TransportEndToEndTests {
     @Test func concurrentKeepAliveClientsGetTheirOwnAnswers() throws {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let daemon = try DaemonProcess(dataDir: dir, config: DaemonProcess.config(dataDir: dir))
-        let failures = Mutex<[String]>([])
+        let failures = Locked<[String]>([])
         DispatchQueue.concurrentPerform(iterations: 8) { client in
             do {
                 let c = try UnixConnection(path: daemon.socket)

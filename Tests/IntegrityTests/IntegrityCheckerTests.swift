@@ -1,7 +1,6 @@
 import Foundation
 import StewardModel
 import Store
-import Synchronization
 import Testing
 
 @testable import Integrity
@@ -122,7 +121,7 @@ import Testing
         let pool = try SampleDatabase.pool(path)
         let writer = try Connection(path: path, readOnly: false, busyTimeoutMilliseconds: 5000)
         let w = writer
-        let wrote = Mutex(0)
+        let wrote = Locked(0)
         // After the first table is read, orphans are written (and committed) into tables not yet read.
         let options = IntegrityChecker.Options(afterTableScan: { _ in
             guard wrote.withLock({ $0 }) == 0 else { return }

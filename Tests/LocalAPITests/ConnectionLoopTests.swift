@@ -1,4 +1,5 @@
 import Foundation
+import StewardModel
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -78,8 +79,8 @@ import Testing
     }
 
     private final class Record: Sendable {
-        let seen: Mutex<[[Int]]>
+        let seen: Locked<[[Int]]>
         let offLoop = Atomic<Int>(0)
-        init(senders: Int) { seen = Mutex(Array(repeating: [], count: senders)) }
+        init(senders: Int) { seen = Locked(Array(repeating: [], count: senders)) }
     }
 }

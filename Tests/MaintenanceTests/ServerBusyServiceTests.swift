@@ -3,12 +3,11 @@ import Logging
 import Maintenance
 import StewardModel
 import Store
-import Synchronization
 import Testing
 
 /// A clock the test moves by hand.
 final class ManualClock: Sendable {
-    let now = Mutex<Int64>(1_800_000_000_000)
+    let now = Locked<Int64>(1_800_000_000_000)
     var clock: WallClock { WallClock { [self] in now.withLock { $0 } } }
     func advance(ms: Int64) { now.withLock { $0 += ms } }
 }
@@ -65,7 +64,7 @@ final class ManualClock: Sendable {
     @Test func expiryTimerClearsTheRowAndNotifies() async throws {
         let busy = try service(.system)
         defer { busy.shutdown() }
-        let changes = Mutex<[Bool]>([])
+        let changes = Locked<[Bool]>([])
         busy.onChange { v in changes.withLock { $0.append(v) } }
         try await busy.set(seconds: 1)
         // The timer fires at the expiry; on a loaded machine a little later: wait up to 10 s for it.

@@ -4,7 +4,6 @@ import Glibc
 import Logging
 import Maintenance
 import StewardModel
-import Synchronization
 
 /// Resolves user and group names through NSS (getpwnam_r/getgrnam_r), memoized until caches are
 /// invalidated, so a user or group created after start is seen after `POST /caches/invalidate`.
@@ -46,13 +45,13 @@ public final class PolicyProvider: PurgeableCache {
     private let resolver: IdentityResolver
     private let daemonUID: UInt32
     private let logger: Logger
-    private let state: Mutex<(rules: [PolicyRule], resolved: AccessPolicy?)>
+    private let state: Locked<(rules: [PolicyRule], resolved: AccessPolicy?)>
 
     public init(rules: [PolicyRule], resolver: IdentityResolver, daemonUID: UInt32 = getuid(), logger: Logger) {
         self.resolver = resolver
         self.daemonUID = daemonUID
         self.logger = logger
-        self.state = Mutex((rules, nil))
+        self.state = Locked((rules, nil))
     }
 
     public var current: AccessPolicy {

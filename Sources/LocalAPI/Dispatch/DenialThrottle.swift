@@ -1,4 +1,4 @@
-import Synchronization
+import StewardModel
 
 /// Keeps a denied peer in a loop from flooding the journal (and so from pushing journald into
 /// rate-limiting, which would drop real audit entries): per peer uid and kind of entry, the first
@@ -36,7 +36,7 @@ final class DenialThrottle: Sendable {
     /// Peers tracked at most; past it, entries of new peers are counted under one key (uid
     /// `UInt32.max`) so the table cannot grow without bound.
     let maxPeers: Int
-    private let windows = Mutex<[Key: Window]>([:])
+    private let windows = Locked<[Key: Window]>([:])
 
     init(perInterval: Int = 5, interval: Duration = .seconds(10), maxPeers: Int = 4096) {
         self.perInterval = perInterval

@@ -1,5 +1,4 @@
 import StewardModel
-import Synchronization
 
 /// Caps on open connections — in total, per listener, per uid on each listener and per uid in all —
 /// with a share of the total kept for administrators, so that no set of lesser peers (a few
@@ -45,10 +44,10 @@ public final class ConnectionLimiter: Sendable {
         var perListener: [String: Int] = [:]
         var perListenerUID: [Key: Int] = [:]
     }
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
     public init(caps: Caps) {
-        state = Mutex(State(caps: caps))
+        state = Locked(State(caps: caps))
     }
 
     public func update(_ caps: Caps) {

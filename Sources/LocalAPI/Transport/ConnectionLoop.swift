@@ -1,6 +1,7 @@
 import CStewardShims
 import Dispatch
 import NIOCore
+import StewardModel
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -44,7 +45,7 @@ final class ConnectionLoop: TaskExecutor, @unchecked Sendable {
         /// is closed, so it must not be written to).
         var ended = false
     }
-    private let queue = Mutex(Queue())
+    private let queue = Locked(Queue())
 
     // Loop-confined state (only touched on the loop's thread).
     private var connections: [Int32: Connection] = [:]
@@ -81,6 +82,8 @@ final class ConnectionLoop: TaskExecutor, @unchecked Sendable {
             box.release()
             throw .system(call: "pthread_create", path: "", errno: rc)
         }
+        // Nobody joins a loop's thread: it cleans up after itself when it returns.
+        pthread_detach(thread)
     }
 
     var inLoop: Bool { pthread_self() == threadID.load(ordering: .relaxed) }

@@ -14,18 +14,18 @@ import Glibc
 public final class LocalAPIServer: Sendable {
     private let dispatcher: Dispatcher
     private let limiter: ConnectionLimiter
-    private let limits: Mutex<TransportLimits>
+    private let limits: Locked<TransportLimits>
     private let logger: Logger
-    private let listenerSockets = Mutex<[ListenerSocket]>([])
+    private let listenerSockets = Locked<[ListenerSocket]>([])
     /// Listener names by descriptor, for the per-listener caps.
-    private let listenerNames = Mutex<[Int32: String]>([:])
+    private let listenerNames = Locked<[Int32: String]>([:])
     private let loops: [ConnectionLoop]
 
     /// Starts one serving thread per CPU this process may use; they accept once `start` is called.
     public init(dispatcher: Dispatcher, settings: ServiceSettings, logger: Logger) throws {
         self.dispatcher = dispatcher
         self.limiter = ConnectionLimiter(caps: .init(settings))
-        self.limits = Mutex(TransportLimits(settings))
+        self.limits = Locked(TransportLimits(settings))
         self.logger = logger
         self.loops = try (0..<Int(steward_cpu_count())).map { _ throws(ListenerError) in try ConnectionLoop() }
         for loop in loops {
@@ -59,7 +59,7 @@ public final class LocalAPIServer: Sendable {
             let flags = fcntl(listener.fd, F_GETFL)
             _ = fcntl(listener.fd, F_SETFL, flags | O_NONBLOCK)
         }
-        let failures = Mutex<[(String, Int32)]>([])
+        let failures = Locked<[(String, Int32)]>([])
         await onEveryLoop { loop in
             for l in listeners {
                 let e = loop.addListener(l.fd)

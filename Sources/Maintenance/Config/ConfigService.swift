@@ -1,6 +1,5 @@
 import Dispatch
 import StewardModel
-import Synchronization
 
 /// The config routes' domain: the effective config, what the environment overrides, migrate and
 /// reload. Reload itself belongs to the daemon (it applies the config to the transport, the policy
@@ -11,13 +10,13 @@ public final class ConfigService: Sendable {
     public let settings: RuntimeSettings
     /// Relative paths in a migrate are taken from here.
     public let directory: String
-    private let overriddenSettings: Mutex<[String]>
+    private let overriddenSettings: Locked<[String]>
     private let reloadAction: Reload
 
     public init(settings: RuntimeSettings, directory: String, overridden: [String], reload: @escaping Reload) {
         self.settings = settings
         self.directory = directory
-        self.overriddenSettings = Mutex(overridden)
+        self.overriddenSettings = Locked(overridden)
         self.reloadAction = reload
     }
 

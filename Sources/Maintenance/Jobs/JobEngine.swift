@@ -1,7 +1,6 @@
 import Dispatch
 import Logging
 import StewardModel
-import Synchronization
 
 /// Runs jobs: claims pending ones up to `JobSettings.MaxConcurrentJobs`, runs their workers on
 /// threads of their own, records how they end, and recovers jobs a dead daemon left running.
@@ -16,10 +15,10 @@ public final class JobEngine: Sendable {
     private let settings: RuntimeSettings
     private let workers: [String: any JobWorker]
     private let logger: Logger
-    private let running = Mutex<[String: CancelFlag]>([:])
+    private let running = Locked<[String: CancelFlag]>([:])
     private let wakeups: AsyncStream<Void>.Continuation
     private let stream: AsyncStream<Void>
-    private let loop = Mutex<Task<Void, Never>?>(nil)
+    private let loop = Locked<Task<Void, Never>?>(nil)
 
     public init(jobs: JobStore, busy: ServerBusyService, settings: RuntimeSettings, workers: [any JobWorker], logger: Logger) {
         self.jobs = jobs
