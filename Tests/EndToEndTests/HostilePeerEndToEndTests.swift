@@ -1,5 +1,6 @@
 import Foundation
 import StewardModel
+import Synchronization
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -32,11 +33,10 @@ struct HostilePeerEndToEndTests {
         #expect(answer.status == 400)
         #expect(answer.json()["id"] as? String == "api.context.bad_request.app_error")
 
-        let sent = Flood.send(c, total: 200 * Self.mib, block: Array(repeating: UInt8(ascii: "a"), count: Self.mib)) {
-            // Meanwhile, another client is served.
-            #expect((try? UnixHTTP.get(daemon.socket, "/api/v4/system/ping"))?.status == 200)
-        }
-        #expect(sent < 200 * Self.mib, "the daemon hangs up at the lingering bound (64 MiB), not after 200 MiB (sent \(sent))")
+        let flood = Flood.send(c, total: 200 * Self.mib, block: Array(repeating: UInt8(ascii: "a"), count: Self.mib),
+                               daemon: daemon, rssLimit: 4 * Self.rssBound)
+        #expect(flood.sent < 200 * Self.mib, "the daemon hangs up at the lingering bound (64 MiB), not after 200 MiB (sent \(flood.sent))")
+        #expect(flood.pings > 0 && flood.failedPings == 0, "another client is answered meanwhile: \(flood)")
         let after = try #require(ProcessMemory.rss(daemon.process.processIdentifier))
         #expect(after - before < Self.rssBound, "RSS grew from \(before) to \(after)")
         #expect(try UnixHTTP.get(daemon.socket, "/api/v4/system/ping").status == 200)
@@ -47,20 +47,20 @@ struct HostilePeerEndToEndTests {
     /// block instead of the daemon's memory growing; at WriteTimeoutSeconds it is hung up on.
     @Test func pipeliningWithoutReadingIsPausedThenHungUpOn() throws {
         defer { try? FileManager.default.removeItem(atPath: dir) }
+        // Long enough that a daemon that kept reading would show it (every 18-byte request queues a
+        // ~400-byte answer); short enough for a test.
         var config = DaemonProcess.config(dataDir: dir)
-        config.serviceSettings.writeTimeoutSeconds = 2
+        config.serviceSettings.writeTimeoutSeconds = 10
         let daemon = try DaemonProcess(dataDir: dir, config: config)
         let before = try #require(ProcessMemory.rss(daemon.process.processIdentifier))
         let c = try UnixConnection(path: daemon.socket)
         var block: [UInt8] = []
         while block.count < Self.mib { block += Array("GET /x HTTP/1.1\r\n\r\n".utf8) }
-        let sent = Flood.send(c, total: 200 * Self.mib, block: block, stallSeconds: 1) {
-            #expect((try? UnixHTTP.get(daemon.socket, "/api/v4/system/ping"))?.status == 200)
-        }
-        #expect(sent < 200 * Self.mib, "sending stalls once the daemon stops reading (sent \(sent))")
+        let flood = Flood.send(c, total: 200 * Self.mib, block: block, daemon: daemon, rssLimit: 4 * Self.rssBound)
+        #expect(flood.sent < 200 * Self.mib, "the daemon stops reading, then hangs up (sent \(flood.sent))")
+        #expect(flood.pings > 0 && flood.failedPings == 0, "another client is answered meanwhile: \(flood)")
         let after = try #require(ProcessMemory.rss(daemon.process.processIdentifier))
         #expect(after - before < Self.rssBound, "RSS grew from \(before) to \(after)")
-        #expect(try UnixHTTP.get(daemon.socket, "/api/v4/system/ping").status == 200, "others are served while it stalls")
         // The client takes nothing: the write timeout ends the connection (a send then fails).
         #expect(eventually(timeout: 30) { Flood.peerClosed(c) }, "hung up on after WriteTimeoutSeconds")
     }
@@ -81,9 +81,10 @@ struct HostilePeerEndToEndTests {
         let c = try UnixConnection(path: daemon.socket)
         try c.send("POST /api/v4/jobs HTTP/1.1\r\nHost: _\r\nContent-Length: 999999999\r\n\r\n")
         #expect(try c.readResponse().status == 413)
-        let sent = Flood.send(c, total: 512 * Self.mib, block: Array(repeating: 0x7b, count: Self.mib)) {}
-        #expect(sent < 512 * Self.mib, "closed at the lingering bound, sent \(sent)")
-        #expect(sent >= 32 * Self.mib, "but not before a client that writes its body first could finish, sent \(sent)")
+        let flood = Flood.send(c, total: 512 * Self.mib, block: Array(repeating: 0x7b, count: Self.mib),
+                               daemon: daemon, rssLimit: 4 * Self.rssBound)
+        #expect(flood.sent < 512 * Self.mib, "closed at the lingering bound, sent \(flood.sent)")
+        #expect(flood.sent >= 32 * Self.mib, "but not before a client that writes its body first could finish, sent \(flood.sent)")
     }
 
     /// A peer without permission gets its 403 at the request's head: with a body still arriving
@@ -117,24 +118,51 @@ enum ProcessMemory {
 
 /// Sends without reading, as an attacker would.
 enum Flood {
-    /// Sends `block` repeatedly until `total` bytes went out, the peer hung up, or a send made no
-    /// progress for `stallSeconds` (the daemon stopped reading). Calls `meanwhile` every 16 MiB.
-    /// Returns the bytes sent.
-    static func send(_ c: UnixConnection, total: Int, block: [UInt8], stallSeconds: Int = 10, meanwhile: () -> Void) -> Int {
+    struct Outcome {
+        /// Bytes the daemon took.
+        var sent: Int
+        /// Pings another client made meanwhile, and how many of them were not answered 200.
+        var pings: Int
+        var failedPings: Int
+    }
+
+    /// Sends `block` repeatedly until `total` bytes went out, the peer hung up, the daemon's RSS grew
+    /// by `rssLimit` (the attack succeeded: no point in going on), or a send made no progress for
+    /// `stallSeconds`. Meanwhile another client pings the daemon on fresh connections.
+    static func send(_ c: UnixConnection, total: Int, block: [UInt8], daemon: DaemonProcess, rssLimit: Int,
+                     stallSeconds: Int = 20) -> Outcome {
         var tv = timeval(tv_sec: stallSeconds, tv_usec: 0)
         setsockopt(c.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        let pid = daemon.process.processIdentifier
+        let start = ProcessMemory.rss(pid) ?? 0
+        let done = Atomic<Bool>(false)
+        let pings = Atomic<Int>(0), failed = Atomic<Int>(0)
+        let socket = daemon.socket
+        let pinger = Thread {
+            while !done.load(ordering: .relaxed) {
+                let ok = (try? UnixHTTP.get(socket, "/api/v4/system/ping"))?.status == 200
+                pings.add(1, ordering: .relaxed)
+                if !ok { failed.add(1, ordering: .relaxed) }
+                usleep(50_000)
+            }
+        }
+        pinger.start()
         var sent = 0
-        var nextCheck = 16 * 1024 * 1024
+        var nextCheck = 1 << 20
         while sent < total {
             let n = block.withUnsafeBytes { Glibc.send(c.fd, $0.baseAddress, min($0.count, total - sent), Int32(MSG_NOSIGNAL)) }
             if n <= 0 { break }
             sent += n
             if sent >= nextCheck {
-                meanwhile()
-                nextCheck += 16 * 1024 * 1024
+                nextCheck += 1 << 20
+                if (ProcessMemory.rss(pid) ?? 0) - start > rssLimit { break }
             }
         }
-        return sent
+        // Let the pinger run a little past the end, so "meanwhile" covers a paused connection too.
+        usleep(200_000)
+        done.store(true, ordering: .relaxed)
+        while !pinger.isFinished { usleep(10_000) }
+        return Outcome(sent: sent, pings: pings.load(ordering: .relaxed), failedPings: failed.load(ordering: .relaxed))
     }
 
     /// True when the daemon has closed the connection: a send fails with EPIPE or ECONNRESET.
