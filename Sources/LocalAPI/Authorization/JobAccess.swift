@@ -10,6 +10,9 @@ enum JobAccess {
         var job: Job?
     }
 
+    /// The body of `POST /jobs`, as far as access needs it (the handler decodes CreateBody).
+    struct Body: Decodable { var type: String? }
+
     static func resolve(_ access: JobTypes.Access, _ request: APIRequest, _ parameters: [String: String], jobs: JobStore) async throws -> Resolved {
         var job: Job?
         let type: String?
@@ -22,7 +25,6 @@ enum JobAccess {
             guard t.utf8.count <= 32 else { throw AppError.invalidURLParam("job_type") }
             type = t
         } else if request.method == "POST" {
-            struct Body: Decodable { var type: String? }
             guard let body = try? request.decodeJSON(Body.self), let t = body.type, !t.isEmpty else { throw AppError.invalidBodyParam("job") }
             type = t
         } else {

@@ -30,7 +30,7 @@ enum ConfigHandlers {
         }
     }
 
-    private struct MigrateBody: Decodable {
+    struct MigrateBody: Decodable {
         var from: String?
         var to: String?
     }

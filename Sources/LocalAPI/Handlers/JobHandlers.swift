@@ -41,7 +41,7 @@ enum JobHandlers {
         return .json(Job.json(try await ctx.services.jobs.jobs.list(types: [type], status: nil, offset: offset, limit: limit)))
     }
 
-    private struct CreateBody: Decodable {
+    struct CreateBody: Decodable {
         var type: String?
         var data: [String: String]?
     }
@@ -75,7 +75,7 @@ enum JobHandlers {
         engine.logStatus(job.id, job.type, next, reason: "cancel requested")
     }
 
-    private struct StatusBody: Decodable {
+    struct StatusBody: Decodable {
         var status: String?
         var force: Bool?
 
