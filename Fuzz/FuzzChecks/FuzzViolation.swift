@@ -11,10 +11,10 @@ package enum FuzzTarget: String, CaseIterable, Sendable {
     case requestBodies = "FuzzRequestBodies"
     case configDecoder = "FuzzConfigDecoder"
 
-    /// Runs this target's check on one input (strict: known bugs are violations too).
-    package func check(_ input: [UInt8], toleratingKnownBugs: Bool = false) throws(FuzzViolation) {
+    /// Runs this target's check on one input.
+    package func check(_ input: [UInt8]) throws(FuzzViolation) {
         switch self {
-        case .httpParser: try HTTPParserCheck.run(input, toleratingKnownBugs: toleratingKnownBugs)
+        case .httpParser: try HTTPParserCheck.run(input)
         case .requestBodies: try RequestBodiesCheck.run(input)
         case .configDecoder: try ConfigDecoderCheck.run(input)
         }
@@ -24,7 +24,7 @@ package enum FuzzTarget: String, CaseIterable, Sendable {
     package func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
         let input = size == 0 || data == nil ? [] : Array(UnsafeBufferPointer(start: data, count: size))
         do {
-            try check(input, toleratingKnownBugs: HTTPParserCheck.toleratesKnownBugsUnderFuzzer)
+            try check(input)
         } catch {
             fatalError("\(rawValue): \(error.description)")
         }

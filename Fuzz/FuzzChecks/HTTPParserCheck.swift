@@ -34,38 +34,7 @@ package enum HTTPParserCheck {
         package var atBoundary = false
     }
 
-    /// Split-dependent refusals at an exact limit that this check found and that are not fixed yet
-    /// (docs/security.md, "Fuzzing"; the inputs are Fuzz/regressions/FuzzHTTPParser/known-bug-*).
-    /// Under libFuzzer they are tolerated unless STEWARD_FUZZ_STRICT=1, so that the fuzzer looks for
-    /// new bugs instead of finding these again; the regression tests always run strict.
-    package enum KnownBug: String, CaseIterable, Sendable {
-        /// A lone CR buffered after trailers that fill `maxHeaderBytes` exactly counts against the
-        /// limit: fed whole the request completes, fed with the final CRLF split it is refused.
-        case trailerLimitCountsLoneCR
-        /// A chunk-size line of exactly 256 bytes whose CR is buffered without its LF counts as 257
-        /// bytes without a CRLF: "chunk size line too long", where fed whole it is accepted.
-        case chunkLineLimitCountsLoneCR
-
-        var failure: HTTPRequestParser.Failure {
-            switch self {
-            case .trailerLimitCountsLoneCR: return .headersTooLarge
-            case .chunkLineLimitCountsLoneCR: return .badRequest("chunk size line too long")
-            }
-        }
-
-        /// The split feed refused with this bug's failure where the whole feed got further.
-        static func matching(split: Outcome, whole: Outcome) -> KnownBug? {
-            guard let failure = split.failure, whole.failure != failure || whole.events.count > split.events.count,
-                  whole.events.count >= split.events.count, Array(whole.events.prefix(split.events.count)) == split.events
-            else { return nil }
-            return allCases.first { $0.failure == failure }
-        }
-    }
-
-    /// Whether `run` tolerates the known bugs by default (the libFuzzer entry point's setting).
-    package static let toleratesKnownBugsUnderFuzzer = getenv("STEWARD_FUZZ_STRICT").map { String(cString: $0) != "1" } ?? true
-
-    package static func run(_ input: [UInt8], toleratingKnownBugs: Bool = false) throws(FuzzViolation) {
+    package static func run(_ input: [UInt8]) throws(FuzzViolation) {
         let whole = try feed(input, pieces: [input.count])
         try checkFinalState(whole, input: input)
         var rng = SplitMix64(seed: fnv1a(input))
@@ -78,7 +47,6 @@ package enum HTTPParserCheck {
             let split = try feed(input, pieces: pieces)
             if split.events != whole.events || split.failure != whole.failure
                 || (whole.failure == nil && split.leftover != whole.leftover) {
-                if toleratingKnownBugs, KnownBug.matching(split: split, whole: whole) != nil { continue }
                 throw FuzzViolation(
                     "fed \(name) (\(pieces.count) pieces: \(pieces.prefix(16))...): \(describe(split)); fed whole: \(describe(whole))")
             }

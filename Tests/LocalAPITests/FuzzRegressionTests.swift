@@ -7,9 +7,7 @@ import Testing
 
 /// The fuzz targets' checks over every input under Fuzz/regressions/<target>/ (inputs that once
 /// found a bug, and the crash-like cases written by hand) and Fuzz/corpus/<target>/, so that they
-/// stay in the normal test run. A file named `known-bug-*` is an open bug: its check is expected
-/// to fail (docs/security.md, "Fuzzing"); once fixed, rename the file and drop the tolerance in
-/// `HTTPParserCheck.KnownBug`.
+/// stay in the normal test run.
 @Suite struct FuzzRegressionTests {
     static let root: String = {
         // Tests/LocalAPITests/FuzzRegressionTests.swift -> the package root.
@@ -33,15 +31,7 @@ import Testing
         for file in files {
             let input = try Self.bytes(file)
             let name = String(file.split(separator: "/").last ?? "")
-            if name.hasPrefix("known-bug-") {
-                withKnownIssue("open bug, see docs/security.md (Fuzzing): \(name)") {
-                    try target.check(input)
-                }
-                // The fuzzer's tolerance covers exactly this bug and nothing else is wrong.
-                #expect(throws: Never.self, "\(name) beyond its known bug") { try target.check(input, toleratingKnownBugs: true) }
-            } else {
-                #expect(throws: Never.self, "\(name)") { try target.check(input) }
-            }
+            #expect(throws: Never.self, "\(name)") { try target.check(input) }
         }
     }
 

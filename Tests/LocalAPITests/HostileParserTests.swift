@@ -128,6 +128,30 @@ import Testing
         #expect(isBadRequest(parse(head + "0\r\nX-T: v\r\nnocolon\r\n\r\n")))
     }
 
+    /// Trailer lines are held to the rules of header lines (found by the differential test against
+    /// NIOHTTP1: they used to be checked for a colon only), and framing fields are refused there.
+    @Test(arguments: ["X-T: v\nX-U: w", "X-T: a\u{0}b", "X T: v", "X-T : v", "Content-Length: 5", "transfer-encoding: chunked", "Host: other"])
+    func trailersAreValidatedLikeHeaders(line: String) {
+        for step in [1, 1000] {
+            #expect(isBadRequest(parse(head + "2\r\n{}\r\n0\r\n" + line + "\r\n\r\n", step: step)), "\(line.debugDescription), step \(step)")
+        }
+    }
+
+    /// Trailers that fill the header limit exactly are accepted however the final CRLF arrives (a
+    /// lone CR waiting for its LF used to count against the limit).
+    @Test func trailersExactlyAtTheLimitAreAcceptedWhenSplit() {
+        // 32 lines of 32 bytes with their CRLF: 1024 bytes, the limit.
+        let lines = (0..<32).map { i in "X-\(i < 10 ? "0" : "")\(i): " + String(repeating: "v", count: 24) + "\r\n" }.joined()
+        #expect(lines.utf8.count == limits.maxHeaderBytes)
+        for step in [1, 2, 3, 1000] {
+            guard case .success(let events) = parse(head + "0\r\n" + lines + "\r\n", step: step) else {
+                Issue.record("refused at step \(step)")
+                continue
+            }
+            #expect(events.contains { if case .complete = $0 { return true } else { return false } }, "step \(step)")
+        }
+    }
+
     // MARK: the bounded-remainder invariant
 
     static let hostileInputs: [String] = {

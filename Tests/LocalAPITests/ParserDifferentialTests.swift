@@ -55,16 +55,6 @@ import Testing
         case requestsAfterClose = "requests after one that closes the connection are still parsed (the connection closes after answering)"
     }
 
-    /// Differences that are not deliberate: bugs reported for the parser's owner, not fixed on
-    /// this branch. Each is expected (a known issue) until it is fixed; then drop it here.
-    enum Finding: String, CaseIterable {
-        /// Trailer lines are only checked for a colon, then dropped: a bare CR or LF, NUL or other
-        /// control bytes, or a name that is not a token pass (llhttp refuses them, as ours does in
-        /// the head), nor are framing fields (Transfer-Encoding, Content-Length) refused there.
-        /// Inputs: Fuzz/regressions/FuzzHTTPParser/finding-trailer-*.
-        case trailerLinesNotValidated = "trailer lines are not validated like header lines (bare CR/LF, control bytes, non-token names, framing fields pass)"
-    }
-
     // MARK: - the two parsers
 
     static let limits = HTTPRequestParser.Limits(maxHeaderBytes: 1 << 20, maxURLLength: 1 << 20, maxBodyBytes: 1 << 20)
@@ -133,39 +123,10 @@ import Testing
     // MARK: - classifying a disagreement
 
     /// Why the two disagree on `input`, if it is one of the deliberate differences; nil otherwise.
-    static func difference(_ input: [UInt8], ours: Outcome, nio: Outcome) -> Difference? {
-        if case .difference(let d)? = explain(input, ours: ours, nio: nio) { return d }
-        return nil
-    }
-
-    enum Explanation: Equatable { case difference(Difference), finding(Finding) }
-
-    /// A deliberate difference or a reported finding that explains the disagreement, if any.
-    static func explain(_ input: [UInt8], ours: Outcome, nio: Outcome) -> Explanation? {
-        if let d = deliberate(input, ours: ours, nio: nio) { return .difference(d) }
-        // NIO refused a chunked request that ours completed, over a trailer line llhttp refuses.
-        let agreed = zip(ours.requests, nio.requests).prefix { $0 == $1 }.count
-        if nio.requests.count == agreed, nio.rejected, ours.requests.count > agreed,
-           ours.requests[agreed].headers.contains(where: { $0[0].lowercased() == "transfer-encoding" }),
-           trailerLines(remainder(input, after: agreed)).contains(where: { !isValidFieldLine($0) || isFramingField($0) }) {
-            return .finding(.trailerLinesNotValidated)
-        }
-        return nil
-    }
-
-    /// The trailer lines of the chunked request at the start of `rest`, split at CRLF only.
-    static func trailerLines(_ rest: [UInt8]) -> [[UInt8]] {
-        let lines = split(rest)
-        guard let headEnd = lines.firstIndex(where: \.isEmpty) else { return [] }
-        // After the head: chunk-size line, data, ... until the last chunk `0`, then trailers.
-        var i = headEnd + 1
-        while i < lines.count {
-            let line = lines[i]
-            let size = Int(String(decoding: line.prefix { $0 != UInt8(ascii: ";") }, as: UTF8.self), radix: 16) ?? -1
-            if size == 0 { break }
-            i += 2
-        }
-        return Array(lines[min(lines.count, i + 1)...].prefix { !$0.isEmpty })
+    /// (The first fuzzing run also found trailer lines not validated like header lines; fixed, both
+    /// parsers now refuse those inputs: Fuzz/regressions/FuzzHTTPParser/fixed-trailer-*.)
+    static func explain(_ input: [UInt8], ours: Outcome, nio: Outcome) -> Difference? {
+        deliberate(input, ours: ours, nio: nio)
     }
 
     static func split(_ bytes: [UInt8]) -> [[UInt8]] {
@@ -177,19 +138,6 @@ import Testing
         }
         lines.append(Array(bytes[start...]))
         return lines
-    }
-
-    /// Content-Length or Transfer-Encoding: framing fields, which llhttp refuses in trailers.
-    static func isFramingField(_ line: [UInt8]) -> Bool {
-        let name = String(decoding: line.prefix { $0 != UInt8(ascii: ":") }, as: UTF8.self).lowercased()
-        return name == "content-length" || name == "transfer-encoding"
-    }
-
-    /// A header field line as RFC 9110 has it: token, colon, value of visible bytes, SP and HTAB.
-    static func isValidFieldLine(_ line: [UInt8]) -> Bool {
-        guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > 0 else { return false }
-        let tokenChars = Set("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ".utf8)
-        return line[..<colon].allSatisfy(tokenChars.contains) && line[(colon + 1)...].allSatisfy { ($0 >= 0x20 || $0 == 9) && $0 != 0x7f }
     }
 
     static func deliberate(_ input: [UInt8], ours: Outcome, nio: Outcome) -> Difference? {
@@ -296,7 +244,6 @@ import Testing
 
     @Test func parsersAgreeExceptForListedDifferences() throws {
         var seen: [Difference: Int] = [:]
-        var found: [Finding: [String]] = [:]
         var agreements = 0
         var total = 0
         for (name, bytes) in Self.corpus {
@@ -309,15 +256,9 @@ import Testing
                     if nio.trimmedTrailingWhitespace { seen[.trailingWhitespaceTrimmed, default: 0] += 1 }
                     continue
                 }
-                switch Self.explain(input, ours: ours, nio: nio) {
-                case .difference(let d)?:
+                if let d = Self.explain(input, ours: ours, nio: nio) {
                     seen[d, default: 0] += 1
                     continue
-                case .finding(let f)?:
-                    found[f, default: []].append(variant)
-                    continue
-                case nil:
-                    break
                 }
                 Issue.record("""
                     \(variant): undeclared difference
@@ -327,16 +268,10 @@ import Testing
                     """)
             }
         }
-        print("ParserDifferential: \(total) inputs, \(agreements) agree, differences: \(seen.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key)=\($0.value)" }), findings: \(found.mapValues(\.count))")
+        print("ParserDifferential: \(total) inputs, \(agreements) agree, differences: \(seen.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key)=\($0.value)" })")
         #expect(agreements > total / 3)
         // Every listed difference is one the inputs show (the list stays honest).
         for d in Difference.allCases { #expect(seen[d] != nil, "listed difference never seen: \(d)") }
-        // Open findings: expected until the parser is fixed (then this known issue fails: drop the finding).
-        for f in Finding.allCases {
-            withKnownIssue("open parser finding, see docs/security.md: \(f.rawValue)") {
-                #expect(found[f] == nil, "\(f): \(found[f]?.prefix(5).joined(separator: ", ") ?? "")")
-            }
-        }
     }
 
     /// What both parsers accept, they read the same: bodies above all (a disagreement there is

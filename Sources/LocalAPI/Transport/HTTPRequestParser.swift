@@ -136,7 +136,8 @@ package struct HTTPRequestParser {
 
             case .trailers(let head, let lines, let bytes):
                 guard let lineEnd = Self.find(crlf, in: buffer, from: 0) else {
-                    if bytes + buffer.readableBytes > limits.maxHeaderBytes { throw .headersTooLarge }
+                    // A line ending exactly at the limit may still be waiting for its LF after the CR.
+                    if bytes + buffer.readableBytes > limits.maxHeaderBytes + 1 { throw .headersTooLarge }
                     return nil
                 }
                 if lineEnd == 0 {
@@ -146,9 +147,9 @@ package struct HTTPRequestParser {
                 }
                 // Trailers are read and dropped (nothing here uses them), within the header limits.
                 if lines + 1 > Self.maxTrailerLines || bytes + lineEnd + 2 > limits.maxHeaderBytes { throw .headersTooLarge }
-                guard buffer.readableBytesView.prefix(lineEnd).contains(UInt8(ascii: ":")) else {
-                    throw .badRequest("trailer line without a colon")
-                }
+                // Validated as strictly as header lines, so nothing the head refuses slips in here.
+                let (name, _) = try Self.field(buffer.readableBytesView.prefix(lineEnd), kind: "trailer")
+                if Self.forbiddenTrailers.contains(name.lowercased()) { throw .badRequest("\(name) is not allowed in a trailer") }
                 buffer.moveReaderIndex(forwardBy: lineEnd + 2)
                 state = .trailers(head, lines: lines + 1, bytes: bytes + lineEnd + 2)
             }
@@ -221,17 +222,7 @@ package struct HTTPRequestParser {
         var connectionKeepAlive = false
         var expectContinue = false
         for line in lines {
-            guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { throw .badRequest("header line without a colon") }
-            let nameBytes = line[line.startIndex..<colon]
-            guard !nameBytes.isEmpty, nameBytes.allSatisfy(Self.isTokenChar) else { throw .badRequest("invalid header name") }
-            var valueBytes = line[(colon + 1)...]
-            while let f = valueBytes.first, f == 0x20 || f == 0x09 { valueBytes = valueBytes.dropFirst() }
-            while let l = valueBytes.last, l == 0x20 || l == 0x09 { valueBytes = valueBytes.dropLast() }
-            guard valueBytes.allSatisfy({ $0 >= 0x20 || $0 == 0x09 }), !valueBytes.contains(0x7f) else {
-                throw .badRequest("invalid header value")
-            }
-            let name = String(decoding: nameBytes, as: UTF8.self)
-            let value = String(decoding: valueBytes, as: UTF8.self)
+            let (name, value) = try Self.field(line, kind: "header")
             headers.append((name, value))
             switch name.lowercased() {
             case "content-length":
@@ -265,6 +256,24 @@ package struct HTTPRequestParser {
         if let contentLength { return (head, .length(contentLength)) }
         return (head, .none)
     }
+
+    /// One field line (`name: value`), of the head or a trailer: a token name right before the
+    /// colon, a value of visible characters, spaces and tabs, trimmed.
+    private static func field(_ line: ByteBufferView.SubSequence, kind: String) throws(Failure) -> (String, String) {
+        guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { throw .badRequest("\(kind) line without a colon") }
+        let nameBytes = line[line.startIndex..<colon]
+        guard !nameBytes.isEmpty, nameBytes.allSatisfy(Self.isTokenChar) else { throw .badRequest("invalid \(kind) name") }
+        var valueBytes = line[(colon + 1)...]
+        while let f = valueBytes.first, f == 0x20 || f == 0x09 { valueBytes = valueBytes.dropFirst() }
+        while let l = valueBytes.last, l == 0x20 || l == 0x09 { valueBytes = valueBytes.dropLast() }
+        guard valueBytes.allSatisfy({ $0 >= 0x20 || $0 == 0x09 }), !valueBytes.contains(0x7f) else {
+            throw .badRequest("invalid \(kind) value")
+        }
+        return (String(decoding: nameBytes, as: UTF8.self), String(decoding: valueBytes, as: UTF8.self))
+    }
+
+    /// Fields a trailer may not carry (RFC 9110 §6.5.1): they frame or route the message.
+    private static let forbiddenTrailers: Set<String> = ["transfer-encoding", "content-length", "host", "connection", "expect", "trailer"]
 
     private static func splitLines(_ bytes: ByteBufferView.SubSequence) -> [ByteBufferView.SubSequence] {
         var lines: [ByteBufferView.SubSequence] = []
