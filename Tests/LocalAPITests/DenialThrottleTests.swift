@@ -1,3 +1,4 @@
+import Maintenance
 import Testing
 
 @testable import LocalAPI
@@ -118,5 +119,18 @@ import Testing
         let r = d.admit(.connectionRefused, uid: 4, now: t0 + .seconds(10))
         #expect(r.write)
         #expect(r.summary == .init(kind: .connectionRefused, uid: UInt32.max, suppressed: 1, seconds: 10))
+    }
+}
+
+/// Every journal MESSAGE_ID names one kind of event: `journalctl MESSAGE_ID=…` must not mix two.
+@Suite struct JournalMessageIDTests {
+    @Test func messageIDsAreDistinct() {
+        let ids = [
+            JournalMessageID.accessDenied, JournalMessageID.privilegedAction, JournalMessageID.started,
+            JournalMessageID.stopping, JournalMessageID.reloaded, JournalMessageID.reloadFailed,
+            JournalMessageID.connectionRefused, JournalMessageID.internalError, JournalMessageID.suppressed,
+            IntegrityHandlers.messageID, JobEngine.statusMessageID,
+        ]
+        #expect(Set(ids).count == ids.count, "\(ids.sorted())")
     }
 }

@@ -12,7 +12,7 @@ public enum JournalMessageID {
     public static let connectionRefused = "5e8a1c0b7f3d4e2a9b6c1d0e8f7a6b57"
     public static let internalError = "5e8a1c0b7f3d4e2a9b6c1d0e8f7a6b58"
     /// A peer's denials or refused connections past the throttle, counted over an interval.
-    public static let suppressed = "5e8a1c0b7f3d4e2a9b6c1d0e8f7a6b59"
+    public static let suppressed = "5e8a1c0b7f3d4e2a9b6c1d0e8f7a6b5b"
 }
 
 /// Writes audit entries (spec §9). A record opens as failed and is marked with the real outcome only
