@@ -85,16 +85,16 @@ let package = Package(
         // library so that Tests/LocalAPITests replays the regression inputs through the same checks.
         .target(
             name: "FuzzChecks",
-            dependencies: ["LocalAPI", "Maintenance", "StewardModel", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["LocalAPI", "Maintenance", "StewardModel", "CFuzzerDriver", .product(name: "NIOCore", package: "swift-nio")],
             path: "Fuzz/FuzzChecks"
         ),
         // The libFuzzer targets. scripts/fuzz builds them with -sanitize=fuzzer,address and
         // -D STEWARD_LIBFUZZER (their main runs libFuzzer's driver); a plain build makes replay
         // tools that run the same check over the files named on the command line.
         .target(name: "CFuzzerDriver", path: "Fuzz/CFuzzerDriver"),
-        .executableTarget(name: "FuzzHTTPParser", dependencies: ["FuzzChecks", "CFuzzerDriver"], path: "Fuzz/FuzzHTTPParser"),
-        .executableTarget(name: "FuzzRequestBodies", dependencies: ["FuzzChecks", "CFuzzerDriver"], path: "Fuzz/FuzzRequestBodies"),
-        .executableTarget(name: "FuzzConfigDecoder", dependencies: ["FuzzChecks", "CFuzzerDriver"], path: "Fuzz/FuzzConfigDecoder"),
+        .executableTarget(name: "FuzzHTTPParser", dependencies: ["FuzzChecks"], path: "Fuzz/FuzzHTTPParser"),
+        .executableTarget(name: "FuzzRequestBodies", dependencies: ["FuzzChecks"], path: "Fuzz/FuzzRequestBodies"),
+        .executableTarget(name: "FuzzConfigDecoder", dependencies: ["FuzzChecks"], path: "Fuzz/FuzzConfigDecoder"),
         // End-to-end: the built stewardd and stewardctl over real sockets, real users, real systemd tools.
         .testTarget(name: "EndToEndTests", dependencies: ["StewardModel"]),
     ],

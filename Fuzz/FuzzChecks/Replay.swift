@@ -2,6 +2,25 @@
 import Glibc
 #endif
 import FoundationEssentials
+#if STEWARD_LIBFUZZER
+import CFuzzerDriver
+#endif
+
+/// Each fuzz target's `main`: built by scripts/fuzz (-sanitize=fuzzer,address -D STEWARD_LIBFUZZER)
+/// it runs libFuzzer's driver with libFuzzer's flags and corpus folders from the command line,
+/// calling `entry` (the target's `LLVMFuzzerTestOneInput`); a plain build is a replay tool,
+/// `TARGET FILE_OR_FOLDER...`.
+package func fuzzTargetMain(
+    _ target: FuzzTarget, entry: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32
+) -> Never {
+    #if STEWARD_LIBFUZZER
+    var argc = CommandLine.argc
+    var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+    FuzzReplay.exit(LLVMFuzzerRunDriver(&argc, &argv, entry))
+    #else
+    FuzzReplay.main(target)
+    #endif
+}
 
 /// The `main` of a fuzz target built without libFuzzer: runs the check over every file named on
 /// the command line (a folder means the files in it), prints each violation, exits 1 if any.
