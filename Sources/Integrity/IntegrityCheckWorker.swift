@@ -8,11 +8,14 @@ import Store
 public struct IntegrityCheckWorker: JobWorker {
     public let type = "integrity_check"
     public let isCritical = false
+    public let parameters = JobParameters([
+        JobParameter("full", .boolean, default: "false", "run SQLite's full integrity_check instead of quick_check"),
+    ])
 
     public init() {}
 
     public func run(_ job: Job, _ ctx: JobContext) throws -> JobResult {
-        let full = job.data["full"] == "true"
+        let full = try parameters.boolean("full", in: job)
         let integrity = ctx.settings.integritySettings
         ctx.log(.info, "relational checks")
         let report = try IntegrityChecker(store: ctx.store).runSync(.init(

@@ -16,6 +16,9 @@ enum ErrorMapping {
             e = .invalidURLParam("seconds must be 1 - 86400")
         case let job as JobError:
             e = jobError(job)
+        case let p as JobParameterError:
+            e = AppError(id: "api.job.create.invalid_data.app_error", message: "The job's data is not valid: \(p.description).",
+                         detailedError: p.description, statusCode: 400)
         case MaintenanceError.storeFailure(let detail):
             logger.error("store failure", metadata: ["error": "\(detail)", "route": "\(route?.name ?? "")"])
             e = .internalError()

@@ -49,8 +49,8 @@ enum JobHandlers {
     @Sendable static func create(_ ctx: RequestContext) async throws -> APIResponse {
         guard let body = try? ctx.request.decodeJSON(CreateBody.self), let type = body.type else { throw AppError.invalidBodyParam("job") }
         let engine = ctx.services.jobs
-        guard engine.hasWorker(for: type) else { throw JobError.noWorker(type) }
-        let job = try await engine.jobs.create(type: type, data: body.data ?? [:])
+        let data = try engine.validatedData(type: type, body.data ?? [:])
+        let job = try await engine.jobs.create(type: type, data: data)
         engine.logStatus(job.id, job.type, .pending, reason: "created")
         engine.wake()
         return jobBody(job, status: 201)

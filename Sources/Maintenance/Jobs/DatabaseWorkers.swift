@@ -13,6 +13,9 @@ import Glibc
 public struct DatabaseBackupWorker: JobWorker {
     public let type = "db_backup"
     public let isCritical = true
+    public let parameters = JobParameters([
+        JobParameter("step_delay_ms", .integer(0...60_000), default: "0", "milliseconds to wait between steps of 256 pages"),
+    ])
 
     public init() {}
 
@@ -20,7 +23,8 @@ public struct DatabaseBackupWorker: JobWorker {
         try JobFiles.makeDirectory(ctx.directory)
         let name = "steward-\(ctx.job.createAt)-\(job.id).db"
         let path = ctx.directory + "/" + name
-        let delay = UInt32(job.data["step_delay_ms"].flatMap(Int.init) ?? 0)
+        // Checked: 0...60 000 ms, so the conversion below cannot trap.
+        let delay = UInt32(try parameters.integer("step_delay_ms", in: job) ?? 0)
         ctx.log(.info, "backing up the store")
         var pages = 0
         try ctx.store.readSync { conn in
@@ -69,13 +73,16 @@ public struct DatabaseBackupWorker: JobWorker {
 public struct DatabaseOptimizeWorker: JobWorker {
     public let type = "db_optimize"
     public let isCritical = false
+    public let parameters = JobParameters([
+        JobParameter("vacuum", .boolean, default: "false", "also VACUUM the store (rewrites the whole file)"),
+    ])
 
     public init() {}
 
     public func run(_ job: Job, _ ctx: JobContext) throws -> JobResult {
         let path = ctx.store.path
         let before = (JobFiles.size(path), JobFiles.size(path + "-wal"))
-        let vacuum = job.data["vacuum"] == "true"
+        let vacuum = try parameters.boolean("vacuum", in: job)
         try ctx.checkCancelled()
         // Progress is written through the same writer connection: never from inside a write.
         try ctx.store.writeSync { conn in try conn.execute("PRAGMA optimize") }

@@ -32,6 +32,12 @@ public final class JobEngine: Sendable {
 
     public func hasWorker(for type: String) -> Bool { workers[type] != nil }
 
+    /// The data of a job to be created, checked against its type's parameters.
+    public func validatedData(type: String, _ data: [String: String]) throws -> [String: String] {
+        guard let worker = workers[type] else { throw JobError.noWorker(type) }
+        return try worker.parameters.validate(data, type: type)
+    }
+
     /// Where a job's files go.
     public var directory: String {
         let s = settings.current

@@ -9,6 +9,9 @@ public protocol JobWorker: Sendable {
     var type: String { get }
     /// Critical jobs run while the server is busy; the others wait.
     var isCritical: Bool { get }
+    /// The data keys a job of this type accepts, with their ranges: `POST /jobs` refuses any other
+    /// key and any value out of range, so nothing reaches `run` unchecked.
+    var parameters: JobParameters { get }
     func run(_ job: Job, _ context: JobContext) throws -> JobResult
 }
 

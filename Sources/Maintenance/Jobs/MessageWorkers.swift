@@ -9,15 +9,22 @@ import Store
 public struct DataRetentionWorker: JobWorker {
     public let type = "data_retention"
     public let isCritical = false
+    /// `MessageRetentionDays` is at least 1 in Mattermost; so is the override.
+    public let parameters = JobParameters([
+        JobParameter("retention_days", .integer(1...36_500), "days to keep (default DataRetentionSettings.MessageRetentionDays)"),
+    ])
     let clock: WallClock
 
     public init(clock: WallClock = .system) { self.clock = clock }
 
     public func run(_ job: Job, _ ctx: JobContext) throws -> JobResult {
         let settings = ctx.settings.dataRetentionSettings
-        let days = job.data["retention_days"].flatMap(Int64.init) ?? Int64(settings.messageRetentionDays)
-        guard days >= 0 else { throw JobFailure("retention_days must not be negative") }
-        let cutoff = clock.nowMilliseconds() - days * 86_400_000
+        let days = try parameters.integer("retention_days", in: job) ?? Int64(settings.messageRetentionDays)
+        // The setting is not range-checked at load yet: a day count that cannot be a time fails the
+        // job instead of trapping.
+        let (span, overflow) = days.multipliedReportingOverflow(by: 86_400_000)
+        guard days >= 1, !overflow else { throw JobFailure("the retention must be at least 1 day and at most 36500 days, got \(days)") }
+        let cutoff = clock.nowMilliseconds() - span
         let tables = Set(try ctx.store.readSync { try $0.tableNames() })
         guard tables.contains("Posts") else {
             ctx.log(.info, "no Posts table: nothing to delete")
@@ -73,11 +80,16 @@ public struct DataRetentionWorker: JobWorker {
 public struct MessageExportWorker: JobWorker {
     public let type = "message_export"
     public let isCritical = false
+    /// Milliseconds since the epoch, up to the year 9999.
+    public let parameters = JobParameters([
+        JobParameter("start_time", .integer(0...253_402_300_799_999), "first post time included, in milliseconds"),
+        JobParameter("end_time", .integer(0...253_402_300_799_999), "first post time excluded, in milliseconds"),
+    ])
 
     public init() {}
 
     public func run(_ job: Job, _ ctx: JobContext) throws -> JobResult {
-        guard let start = job.data["start_time"].flatMap(Int64.init), let end = job.data["end_time"].flatMap(Int64.init), start <= end else {
+        guard let start = try parameters.integer("start_time", in: job), let end = try parameters.integer("end_time", in: job), start <= end else {
             throw JobFailure("data.start_time and data.end_time (milliseconds, start <= end) are required")
         }
         let tables = Set(try ctx.store.readSync { try $0.tableNames() })
