@@ -167,6 +167,12 @@ public enum JobTypes {
             case .manage: return [.manageComplianceExportJob, .manageJobs]
             case .download: return [.downloadComplianceExportResult]
             }
+        case "db_backup":
+            switch access {
+            case .read: return [.readJobs]
+            case .download: return [.downloadBackup]
+            case .create, .manage: return [.manageJobs]
+            }
         case _ where stewardTypes.contains(type):
             switch access {
             case .read, .download: return [.readJobs]

@@ -23,6 +23,9 @@ public struct Permission: RawRepresentable, Hashable, Sendable, Codable, CustomS
     public static let readComplianceExportJob = Permission("read_compliance_export_job")
     public static let manageComplianceExportJob = Permission("manage_compliance_export_job")
     public static let downloadComplianceExportResult = Permission("download_compliance_export_result")
+    /// Download a `db_backup` artifact: the whole database (posts, users, sessions), so only
+    /// `system_admin` holds it in the default policy — not the observers who read job metadata.
+    public static let downloadBackup = Permission("download_backup")
 
     /// Every permission Steward knows; `system_admin` holds all of them.
     public static let all: [Permission] = [
@@ -30,7 +33,7 @@ public struct Permission: RawRepresentable, Hashable, Sendable, Codable, CustomS
         .readJobs, .createJobs, .manageJobs,
         .createDataRetentionJob, .readDataRetentionJob, .manageDataRetentionJob,
         .createComplianceExportJob, .readComplianceExportJob, .manageComplianceExportJob,
-        .downloadComplianceExportResult,
+        .downloadComplianceExportResult, .downloadBackup,
     ]
 }
 

@@ -55,3 +55,35 @@ struct JobDataEndToEndTests {
         #expect((unknown.json()["message"] as? String)?.contains("(accepted: step_delay_ms)") == true, "\(unknown.text)")
     }
 }
+
+/// A backup is the whole database: downloading one needs `download_backup`, which only
+/// system_admin holds by default — observers and job operators read the job, not its file.
+@Suite("Backup downloads", .serialized, .enabled(if: Paths.isRoot, "needs root to create users"))
+struct BackupDownloadEndToEndTests {
+    let dir = Paths.makeTempDir("backupdl")
+
+    @Test func onlyAdministratorsDownloadBackups() throws {
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        TestUsers.ensure
+        let (base, ops) = try DaemonProcess.configWithOpenListener(dataDir: dir)
+        var config = base
+        config.localAuthorizationSettings.rules.append(PolicyRule(users: [TestUsers.operatorUser], roles: ["job_operator"]))
+        let d = try DaemonProcess(dataDir: dir, config: config)
+        let created = try UnixHTTP.post(d.socket, "/api/v4/jobs", body: #"{"type":"db_backup"}"#)
+        let id = try #require(created.json()["id"] as? String, "\(created.text)")
+        #expect(eventually(timeout: 30) {
+            (try? UnixHTTP.get(d.socket, "/api/v4/jobs/\(id)"))?.json()["status"] as? String == "success"
+        })
+        func status(_ user: String, _ path: String) throws -> String {
+            try Command.runAs(user, "/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--unix-socket", ops, "http://_/api/v4" + path]).stdout
+        }
+        for user in [TestUsers.observer, TestUsers.operatorUser] {
+            #expect(try status(user, "/jobs/\(id)") == "200", "\(user) reads the job")
+            #expect(try status(user, "/jobs/\(id)/download") == "403", "\(user) does not get the database")
+        }
+        let mine = try UnixHTTP.get(d.socket, "/api/v4/jobs/\(id)/download")
+        #expect(mine.status == 200 && mine.body.starts(with: Array("SQLite format 3".utf8)), "root downloads it")
+        let uid = try #require(TestUsers.uid(of: TestUsers.observer))
+        #expect(!d.logLines(containing: "access denied", "peer_uid=\"\(uid)\"", "permission=\"download_backup\"").isEmpty)
+    }
+}
