@@ -255,6 +255,27 @@ struct JobsEndToEndTests {
         #expect(leftovers.isEmpty, "a canceled backup leaves no partial file: \(leftovers)")
     }
 
+    /// A running job is not put back to pending without force (the engine would start a second
+    /// worker for it); with force its worker is cancelled first and the job runs again, once.
+    @Test func aRunningJobRunsOnceEvenWhenForcedBackToPending() throws {
+        try fill(megabytes: 8)
+        let d = try start()
+        let job = try create(d, "db_backup", data: ["step_delay_ms": "300"])
+        #expect(try eventually { try self.job(d, job.id).status == .inProgress })
+        func patch(_ body: String) throws -> HTTPResult {
+            try UnixHTTP.request(d.socket, "PATCH", "/api/v4/jobs/\(job.id)/status", body: Array(body.utf8))
+        }
+        let refused = try patch(#"{"status":"pending"}"#)
+        #expect(refused.status == 400 && refused.json()["id"] as? String == "api.job.status.invalid", "\(refused.text)")
+        #expect(try patch(#"{"status":"pending","force":true}"#).status == 200)
+        let done = try waitFinished(d, job.id, timeout: 60)
+        #expect(done.status == .success)
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: dir + "/steward-jobs/db_backup")) ?? []
+        #expect(files.filter { $0.contains(job.id) && $0.hasSuffix(".db") }.count == 1, "one backup of the job, from one writer at a time: \(files)")
+        let logs = try UnixHTTP.get(d.socket, "/api/v4/jobs/\(job.id)/logs").text
+        #expect(logs.components(separatedBy: "backing up the store").count - 1 == 2, "cancelled once, then run again: \(logs)")
+    }
+
     @Test func crashRecoveryLeavesNoJobStuck() throws {
         try fill(megabytes: 8)
         var d: DaemonProcess? = try start()

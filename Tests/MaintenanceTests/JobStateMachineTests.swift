@@ -4,7 +4,7 @@ import Testing
 
 @Suite struct JobStateMachineTests {
     @Test func statusChangesWithoutForceFollowMattermost() {
-        let allowed: [(JobStatus, JobStatus)] = [(.inProgress, .pending), (.inProgress, .cancelRequested), (.pending, .cancelRequested), (.cancelRequested, .canceled)]
+        let allowed: [(JobStatus, JobStatus)] = [(.inProgress, .cancelRequested), (.pending, .cancelRequested), (.cancelRequested, .canceled)]
         for from in JobStatus.allCases {
             for to in JobStatus.allCases {
                 let expected = allowed.contains { $0 == (from, to) }

@@ -52,8 +52,20 @@ import Testing
         #expect(try await jobs.get(forced.id)?.status == .success)
 
         let requeued = try await running(jobs)
-        #expect(try await jobs.transition(requeued.id, from: .inProgress, to: .pending))  // allowed without force
+        #expect(try await jobs.transition(requeued.id, from: .inProgress, to: .pending))  // the store itself does not check the state machine
         #expect(try await jobs.finish(requeued.id, outcome: .success, data: [:]) == nil)
         #expect(try await jobs.get(requeued.id)?.status == .pending, "it runs again")
+    }
+
+    /// A job whose worker still runs is not claimed again, even when it is `pending` in the store
+    /// (forced back): the next pending job is claimed instead, and the first once its run ended.
+    @Test func aJobWhoseWorkerRunsIsNotClaimedAgain() async throws {
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let jobs = try store()
+        let first = try await jobs.create(type: "db_optimize", data: [:])
+        let second = try await jobs.create(type: "db_optimize", data: [:])
+        #expect(try await jobs.claimNext(types: ["db_optimize"], excluding: [first.id])?.id == second.id)
+        #expect(try await jobs.claimNext(types: ["db_optimize"], excluding: [first.id]) == nil)
+        #expect(try await jobs.claimNext(types: ["db_optimize"])?.id == first.id)
     }
 }

@@ -106,6 +106,9 @@ enum JobHandlers {
         }
         switch next {
         case .pending, .canceled:
+            // A running job forced back to pending is cancelled first; the engine claims it again
+            // only after that run has ended (never two workers for one job).
+            if job.status == .inProgress || job.status == .cancelRequested { engine.requestCancel(job.id) }
             _ = try await engine.jobs.transition(job.id, from: nil, to: next)
             if next == .canceled { engine.requestCancel(job.id) } else { engine.wake() }
             engine.logStatus(job.id, job.type, next, reason: "status set through the API")

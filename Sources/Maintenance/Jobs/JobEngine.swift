@@ -85,7 +85,8 @@ public final class JobEngine: Sendable {
         let isBusy = (try? await busy.isBusy()) ?? false
         let types = Set(workers.values.filter { !isBusy || $0.isCritical }.map(\.type))
         while runningCount < config.maxConcurrentJobs {
-            guard let job = try? await jobs.claimNext(types: types) else { return }
+            let busyIDs = running.withLock { Set($0.keys) }
+            guard let job = try? await jobs.claimNext(types: types, excluding: busyIDs) else { return }
             launch(job)
         }
     }
@@ -93,7 +94,13 @@ public final class JobEngine: Sendable {
     private func launch(_ job: Job) {
         guard let worker = workers[job.type] else { return }
         let flag = CancelFlag()
-        running.withLock { $0[job.id] = flag }
+        // One worker per job at a time, whatever the store says.
+        let claimed = running.withLock { r -> Bool in
+            guard r[job.id] == nil else { return false }
+            r[job.id] = flag
+            return true
+        }
+        guard claimed else { return }
         logStatus(job.id, job.type, .inProgress)
         let context = JobContext(job: job, jobs: jobs, directory: directory + "/" + job.type, settings: settings.current, cancelled: flag)
         DispatchQueue.global().async { [self] in

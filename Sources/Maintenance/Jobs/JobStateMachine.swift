@@ -3,10 +3,12 @@ import StewardModel
 /// Job status transitions as pure functions (Mattermost's `IsValidStatusChange` and "request
 /// cancellation"), tested without threads or a store.
 public enum JobStateMachine {
-    /// What `PATCH /jobs/{id}/status` allows without `force`.
+    /// What `PATCH /jobs/{id}/status` allows without `force`. Unlike Mattermost, a running job
+    /// cannot be put back to `pending` without `force`: the engine would claim it again while its
+    /// first worker still runs (two writers of one backup, past MaxConcurrentJobs and cancellation).
     public static func isValidStatusChange(from current: JobStatus, to next: JobStatus) -> Bool {
         switch current {
-        case .inProgress: return next == .pending || next == .cancelRequested
+        case .inProgress: return next == .cancelRequested
         case .pending: return next == .cancelRequested
         case .cancelRequested: return next == .canceled
         case .success, .error, .warning, .canceled: return false

@@ -184,16 +184,23 @@ public struct JobStore: Sendable {
     }
 
     /// Claims the oldest pending job of the given types: pending → in_progress, StartAt set.
-    public func claimNext(types: Set<String>) async throws -> Job? {
+    /// `excluding`: jobs whose worker still runs (one put back to `pending` by force is claimed
+    /// again only once its first run has ended).
+    public func claimNext(types: Set<String>, excluding running: Set<String> = []) async throws -> Job? {
         guard !types.isEmpty else { return nil }
         let now = clock.nowMilliseconds()
         return try await db.write { conn in
             let marks = Array(repeating: "?", count: types.count).joined(separator: ",")
-            let s = try conn.cached("SELECT Id FROM Jobs WHERE Status = 'pending' AND Type IN (\(marks)) ORDER BY CreateAt, Id LIMIT 1")
+            let s = try conn.cached("SELECT Id FROM Jobs WHERE Status = 'pending' AND Type IN (\(marks)) ORDER BY CreateAt, Id LIMIT ?")
             var i: Int32 = 1
             for t in types.sorted() { s.bind(i, t); i += 1 }
-            guard try s.step(), let id = s.string(0) else { s.reset(); return nil }
+            s.bind(i, Int64(running.count + 1))
+            var found: String?
+            while found == nil, try s.step() {
+                if let id = s.string(0), !running.contains(id) { found = id }
+            }
             s.reset()
+            guard let id = found else { return nil }
             guard try Self.transition(conn, id, from: .pending, to: .inProgress, progress: 0, data: nil, starting: true, now: now) else { return nil }
             return try Self.get(conn, id)
         }
