@@ -23,6 +23,8 @@ final class IDSet {
 
     init(expected: Int = 1024) {
         var capacity = 1024
+        // Bounded, so no caller's hint can overflow the arithmetic (the checker clamps it too).
+        let expected = min(max(expected, 0), 1 << 40)
         while capacity * 7 < expected * 10 { capacity <<= 1 }
         slots = Self.allocate(capacity)
         mask = capacity - 1

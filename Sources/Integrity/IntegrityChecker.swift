@@ -24,6 +24,9 @@ public struct IntegrityReport: Sendable {
 /// kept up to a cap per relation (ordered as Mattermost's `ORDER BY` foreign key), so memory does not
 /// grow with their number.
 public final class IntegrityChecker: Sendable {
+    /// The most ids a parent key's set is sized for up front (it grows beyond when needed).
+    static let maxPresizedIDs: Int64 = 1 << 22
+
     private let store: DatabasePool
 
     public init(store: DatabasePool) { self.store = store }
@@ -125,11 +128,15 @@ private struct Run {
             parentKeys.append((p.parentTable, p.parentKey))
         } }
         for (table, key) in parentKeys {
-            // Sized from the rowid range (cheap: the b-tree's last key) to avoid rehashing as it fills.
-            let estimate = (try? conn.cached("SELECT max(rowid) FROM \(Self.quote(table))")).map { s -> Int in
+            // Sized from the rowid range (cheap: the b-tree's last key) to avoid rehashing as it
+            // fills — but only as a hint: a table keyed by large integers (epoch milliseconds,
+            // snowflake ids) has a huge last rowid and few rows, so the hint is clamped to 4M ids
+            // (about 100 MB of slots) and the set grows past it if the table really is that big.
+            let lastRowid = (try? conn.cached("SELECT max(rowid) FROM \(Self.quote(table))")).map { s -> Int64 in
                 defer { s.reset() }
-                return (try? s.step()) == true ? Int(s.int64(0)) : 0
+                return (try? s.step()) == true ? s.int64(0) : 0
             } ?? 0
+            let estimate = Int(min(max(lastRowid, 0), IntegrityChecker.maxPresizedIDs))
             let stmt = try conn.cached("SELECT \(Self.quote(key)) FROM \(Self.quote(table))")
             let set = IDSet(expected: estimate)
             // Decoded ids are inserted in batches, each batch's slots prefetched together.
