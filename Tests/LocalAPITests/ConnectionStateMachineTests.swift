@@ -110,7 +110,7 @@ import Testing
         _ = m.discarded(10, now: at(28))
         #expect(m.deadline(outboxBytes: 0) == at(30), "the total lingering time caps the between-reads one")
         // The answer still unsent: the write deadline counts too, when it is earlier.
-        m.outboxBlocked(now: at(20))
+        m.outboxPending(now: at(20))
         #expect(m.deadline(outboxBytes: 1) == at(27))
         #expect(m.deadlinePassed(now: at(26), outboxBytes: 1) == .none)
         #expect(m.deadlinePassed(now: at(29), outboxBytes: 0) == .none)
@@ -169,7 +169,7 @@ import Testing
     @Test func completeStreamedFileKeepsTheConnection() {
         var m = dispatching()
         #expect(m.answerQueued(keepOpen: true, streamsFile: true, unparsedInput: 0, now: at(2)) == .none)
-        #expect(m.phase == .streaming)
+        #expect(m.phase == .streaming(keepOpen: true))
         #expect(m.fileFinished(complete: true, unparsedInput: 0, now: at(4)) == .none)
         #expect(m.phase == .reading)
         #expect(m.deadline(outboxBytes: 0) == at(64))
@@ -249,9 +249,9 @@ import Testing
     @Test func writeDeadlineRulesWhileTheOutboxHoldsBytes() {
         var m = dispatching()
         #expect(m.deadline(outboxBytes: 0) == .distantFuture)
-        m.outboxBlocked(now: at(2))
+        m.outboxPending(now: at(2))
         #expect(m.deadline(outboxBytes: 50) == at(9))
-        m.outboxProgressed(now: at(5))
+        m.outboxPending(now: at(5))
         #expect(m.deadline(outboxBytes: 10) == at(12))
         #expect(m.deadlinePassed(now: at(11), outboxBytes: 10) == .none)
         #expect(m.deadlinePassed(now: at(12), outboxBytes: 10) == .close)
@@ -259,7 +259,7 @@ import Testing
 
     @Test func writeDeadlineAppliesWhileReadingToo() {
         var m = fresh()
-        m.outboxBlocked(now: at(1))
+        m.outboxPending(now: at(1))
         #expect(m.deadline(outboxBytes: 1) == at(8))
         #expect(m.outboxDrained(unreadInput: false, now: at(2)) == .parse)
         #expect(m.deadline(outboxBytes: 0) == at(60))

@@ -216,9 +216,7 @@ final class Connection: @unchecked Sendable {
     /// its body, and closing with unread input would reset the connection and lose the answer.
     private func answerEarly(_ response: APIResponse, requestID: String, isGET: Bool) {
         machine.answeredEarly(now: .now())
-        loop.writeScratch.clear()
-        ResponseSerializer.write(response, requestID: requestID, isGET: isGET, close: true, into: &loop.writeScratch)
-        write(&loop.writeScratch)
+        queue(response, requestID: requestID, isGET: isGET, close: true)
         if outbox == nil { perform(machine.outboxDrained(unreadInput: true, now: .now())) }
     }
 
@@ -253,9 +251,7 @@ final class Connection: @unchecked Sendable {
 
     private func send(_ response: APIResponse, requestID: String, keepAlive: Bool, isGET: Bool) {
         let keepOpen = keepAlive && !machine.closeRequested && !machine.inputClosed
-        loop.writeScratch.clear()
-        ResponseSerializer.write(response, requestID: requestID, isGET: isGET, close: !keepOpen, into: &loop.writeScratch)
-        write(&loop.writeScratch)
+        queue(response, requestID: requestID, isGET: isGET, close: !keepOpen)
         guard !machine.isClosed else { return }
         let streams = response.file != nil
         perform(machine.answerQueued(keepOpen: keepOpen, streamsFile: streams, unparsedInput: unparsedInput, now: .now()))
@@ -274,6 +270,13 @@ final class Connection: @unchecked Sendable {
             return
         }
         drainedIfEmpty()
+    }
+
+    /// Serializes an answer into the loop's buffer and writes it (the rest waits in the outbox).
+    private func queue(_ response: APIResponse, requestID: String, isGET: Bool, close: Bool) {
+        loop.writeScratch.clear()
+        ResponseSerializer.write(response, requestID: requestID, isGET: isGET, close: close, into: &loop.writeScratch)
+        write(&loop.writeScratch)
     }
 
     /// Tells the machine when nothing waits to be sent (it may close, linger or parse on).
@@ -299,7 +302,7 @@ final class Connection: @unchecked Sendable {
         if n < 0 {
             if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR {
                 outbox = ByteBuffer(buffer: bytes)
-                machine.outboxBlocked(now: .now())
+                machine.outboxPending(now: .now())
             } else {
                 perform(machine.failed())
             }
@@ -308,7 +311,7 @@ final class Connection: @unchecked Sendable {
         bytes.moveReaderIndex(forwardBy: n)
         if bytes.readableBytes > 0 {
             outbox = ByteBuffer(buffer: bytes)
-            machine.outboxBlocked(now: .now())
+            machine.outboxPending(now: .now())
         }
     }
 
@@ -336,7 +339,7 @@ final class Connection: @unchecked Sendable {
                 return perform(machine.failed())
             }
             out.moveReaderIndex(forwardBy: n)
-            machine.outboxProgressed(now: .now())
+            machine.outboxPending(now: .now())
         }
         guard out.readableBytes == 0 else {
             // Keep the unsent rest at the front of the buffer, so a slow reader does not make it grow.

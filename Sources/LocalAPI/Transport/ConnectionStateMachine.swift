@@ -16,8 +16,9 @@ struct ConnectionStateMachine: Equatable {
         case reading
         /// A complete request is with its handler; bytes that arrive meanwhile wait (pipelining).
         case dispatching
-        /// The answer's head is written and a file follows in chunks.
-        case streaming
+        /// The answer's head is written and a file follows in chunks; `keepOpen` is what the answer
+        /// allows once the file is out.
+        case streaming(keepOpen: Bool)
         /// The last answer is queued; once the peer has it the connection closes (or lingers, when
         /// the peer sent more than we read).
         case closing
@@ -131,8 +132,7 @@ struct ConnectionStateMachine: Equatable {
         switch phase {
         case .dispatching:
             if streamsFile {
-                phase = .streaming
-                pendingKeepOpen = keepOpen
+                phase = .streaming(keepOpen: keepOpen)
                 return .none
             }
             return afterAnswer(keepOpen: keepOpen, unparsedInput: unparsedInput, now: now)
@@ -141,12 +141,10 @@ struct ConnectionStateMachine: Equatable {
         }
     }
 
-    private var pendingKeepOpen = false
-
     /// The file of a streamed answer was written (`complete`) or given up.
     mutating func fileFinished(complete: Bool, unparsedInput: Int, now: NIODeadline) -> Action {
-        guard phase == .streaming else { return .none }
-        return afterAnswer(keepOpen: pendingKeepOpen && complete, unparsedInput: unparsedInput, now: now)
+        guard case .streaming(let keepOpen) = phase else { return .none }
+        return afterAnswer(keepOpen: keepOpen && complete, unparsedInput: unparsedInput, now: now)
     }
 
     private mutating func afterAnswer(keepOpen: Bool, unparsedInput: Int, now: NIODeadline) -> Action {
@@ -163,22 +161,19 @@ struct ConnectionStateMachine: Equatable {
         return .none
     }
 
-    /// The outbox was empty and is not any more (the socket did not take all of an answer).
-    mutating func outboxBlocked(now: NIODeadline) {
+    /// Answer bytes wait for the peer: the socket did not take all of an answer, or took some
+    /// more of it. The write deadline runs from `now`.
+    mutating func outboxPending(now: NIODeadline) {
         writeDeadline = now + bounds.writeTimeout
     }
 
-    /// The socket took some bytes of the outbox (the write deadline starts again).
-    mutating func outboxProgressed(now: NIODeadline) {
-        writeDeadline = now + bounds.writeTimeout
-    }
-
-    /// Everything queued was written. `unreadInput`: the peer sent bytes we have not read or parsed.
-    mutating func outboxDrained(unreadInput: Bool, now: NIODeadline) -> Action {
+    /// Everything queued was written. `unreadInput`: the peer sent bytes the socket still holds —
+    /// asked only when closing (it costs a system call).
+    mutating func outboxDrained(unreadInput: @autoclosure () -> Bool, now: NIODeadline) -> Action {
         writeDeadline = .distantFuture
         switch phase {
         case .closing:
-            if unreadInput && !inputClosed {
+            if !inputClosed && unreadInput() {
                 // Closing now would reset the connection and could destroy the answer in the
                 // peer's receive queue: linger instead.
                 phase = .lingering(writeShut: true, discarded: 0)
