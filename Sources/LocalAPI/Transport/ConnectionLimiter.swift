@@ -54,23 +54,31 @@ public final class ConnectionLimiter: Sendable {
         state.withLock { $0.caps = caps }
     }
 
-    /// Takes a place for `uid` on `listener`; nil when granted, otherwise why not.
-    public func acquire(uid: UInt32, listener: String, administrator: Bool) -> String? {
+    /// Takes a place for `uid` on `listener`; nil when granted, otherwise why not. `administrator`
+    /// is asked only when the places kept for administrators are all that is left (it reads the
+    /// policy, which may resolve names through NSS: never under this lock, never per connection).
+    public func acquire(uid: UInt32, listener: String, administrator: @autoclosure () -> Bool) -> String? {
+        guard let refusal = tryAcquire(uid: uid, listener: listener, administrator: false) else { return nil }
+        guard refusal.onlyTheReserveIsLeft, administrator() else { return refusal.reason }
+        return tryAcquire(uid: uid, listener: listener, administrator: true)?.reason
+    }
+
+    private func tryAcquire(uid: UInt32, listener: String, administrator: Bool) -> (reason: String, onlyTheReserveIsLeft: Bool)? {
         state.withLock { s in
             let caps = s.caps
-            if s.total >= caps.maxTotal { return "connection limit reached (\(caps.maxTotal) in total)" }
+            if s.total >= caps.maxTotal { return ("connection limit reached (\(caps.maxTotal) in total)", false) }
             if !administrator && s.total >= caps.maxTotal - caps.reservedForAdministrators {
-                return "connection limit reached (the last \(caps.reservedForAdministrators) of \(caps.maxTotal) are kept for administrators)"
+                return ("connection limit reached (the last \(caps.reservedForAdministrators) of \(caps.maxTotal) are kept for administrators)", true)
             }
             let mine = s.perUID[uid, default: 0]
-            if mine >= caps.maxPerUID { return "connection limit reached for uid \(uid) (\(caps.maxPerUID))" }
+            if mine >= caps.maxPerUID { return ("connection limit reached for uid \(uid) (\(caps.maxPerUID))", false) }
             let (listenerTotal, listenerPerUID) = caps.listeners[listener] ?? (caps.maxTotal, caps.maxPerUID)
             let onListener = s.perListener[listener, default: 0]
-            if onListener >= listenerTotal { return "connection limit reached on listener \(listener) (\(listenerTotal))" }
+            if onListener >= listenerTotal { return ("connection limit reached on listener \(listener) (\(listenerTotal))", false) }
             let key = Key(listener: listener, uid: uid)
             let mineHere = s.perListenerUID[key, default: 0]
             if mineHere >= listenerPerUID {
-                return "connection limit reached for uid \(uid) on listener \(listener) (\(listenerPerUID))"
+                return ("connection limit reached for uid \(uid) on listener \(listener) (\(listenerPerUID))", false)
             }
             s.total += 1
             s.perUID[uid] = mine + 1

@@ -17,8 +17,6 @@ public final class LocalAPIServer: Sendable {
     private let limits: Locked<TransportLimits>
     private let logger: Logger
     private let listenerSockets = Locked<[ListenerSocket]>([])
-    /// Listener names by descriptor, for the per-listener caps.
-    private let listenerNames = Locked<[Int32: String]>([:])
     private let loops: [ConnectionLoop]
 
     /// Starts one serving thread per CPU this process may use; they accept once `start` is called.
@@ -51,9 +49,6 @@ public final class LocalAPIServer: Sendable {
     /// Starts accepting on every listener; returns once all of them accept connections.
     public func start(_ listeners: [ListenerSocket]) async throws {
         listenerSockets.withLock { $0 = listeners }
-        listenerNames.withLock { names in
-            for l in listeners { names[l.fd] = l.settings.name }
-        }
         for listener in listeners {
             // Every loop polls the socket; accept must not block the one that loses the race.
             let flags = fcntl(listener.fd, F_GETFL)
@@ -124,9 +119,8 @@ public final class LocalAPIServer: Sendable {
     /// otherwise served by a `Connection` on that loop.
     private func adopt(_ fd: Int32, from listenerFD: Int32, on loop: ConnectionLoop) {
         let peer = PeerCredentialReader.read(fd)
-        let listener = listenerNames.withLock { $0[listenerFD] } ?? ""
-        let administrator = dispatcher.isAdministrator(peer)
-        if let refusal = limiter.acquire(uid: peer.uid, listener: listener, administrator: administrator) {
+        let listener = listenerSockets.withLock { $0.first { $0.fd == listenerFD }?.settings.name } ?? ""
+        if let refusal = limiter.acquire(uid: peer.uid, listener: listener, administrator: self.dispatcher.isAdministrator(peer)) {
             dispatcher.audit.connectionRefused(peer: peer, listener: listener, reason: refusal)
             if let pidfd = peer.pidfd { _ = SystemCalls.close(pidfd) }
             RefuseConnection.answer(fd: fd, error: .tooManyConnections(detail: refusal))
