@@ -86,11 +86,7 @@ import Testing
     @Test func configuredAndDiscoveredRelationsComeAfterMattermosts() async throws {
         let (path, _) = try SampleDatabase.generate(posts: 500, extra: ["--no-orphans"])
         let pool = try SampleDatabase.pool(path)
-        try pool.writeSync { conn in
-            // Orphans on purpose: the schema declares the keys, these rows break them.
-            try conn.execute("PRAGMA foreign_keys=OFF")
-            defer { try? conn.execute("PRAGMA foreign_keys=ON") }
-            try conn.execute("""
+        try SampleDatabase.executeBreakingKeys(pool, """
                 CREATE TABLE Boards (Id TEXT PRIMARY KEY, Title TEXT);
                 CREATE TABLE Cards (Id TEXT PRIMARY KEY, BoardId TEXT REFERENCES Boards(Id), OwnerId TEXT);
                 CREATE TABLE Labels (Code INTEGER PRIMARY KEY, Name TEXT);
@@ -100,7 +96,6 @@ import Testing
                 INSERT INTO Labels VALUES (1, 'red');
                 INSERT INTO CardLabels VALUES ('c1', 1), ('c2', 7);
                 """)
-        }
         let configured = [IntegrityRelationSettings(parentTable: "Users", childTable: "Cards", childForeignKey: "OwnerId",
                                                     childIdColumn: "Id", skipEmpty: true)]
         let plain = try await IntegrityChecker(store: pool).run(.init(configured: configured))

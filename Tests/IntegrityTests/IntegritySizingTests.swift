@@ -10,17 +10,12 @@ import Testing
     func aHugeLastRowidSizesNothingHuge(lastKey: Int64) async throws {
         let (path, _) = try SampleDatabase.generate(posts: 50, extra: ["--no-orphans"])
         let pool = try SampleDatabase.pool(path)
-        try pool.writeSync { conn in
-            // The orphan is on purpose: the schema declares the key, a row breaks it.
-            try conn.execute("PRAGMA foreign_keys=OFF")
-            defer { try? conn.execute("PRAGMA foreign_keys=ON") }
-            try conn.execute("""
+        try SampleDatabase.executeBreakingKeys(pool, """
                 CREATE TABLE Labels (Code INTEGER PRIMARY KEY, Name TEXT);
                 CREATE TABLE CardLabels (CardId TEXT, LabelCode INTEGER REFERENCES Labels(Code));
                 INSERT INTO Labels VALUES (1, 'red'), (\(lastKey), 'late');
                 INSERT INTO CardLabels VALUES ('c1', 1), ('c2', \(lastKey)), ('c3', 7);
                 """)
-        }
         let report = try await IntegrityChecker(store: pool).run(.init(discoverForeignKeys: true))
         let labels = try #require(report.results.first { $0.data?.childName == "CardLabels" }?.data)
         #expect(labels.records == [OrphanedRecord(parentID: "7", childID: nil)], "only the missing label is an orphan")

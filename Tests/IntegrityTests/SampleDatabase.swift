@@ -44,4 +44,14 @@ enum SampleDatabase {
     static func pool(_ path: String) throws -> DatabasePool {
         try DatabasePool(options: .init(path: path), migrations: [])
     }
+
+    /// Runs `sql` with foreign keys off: tables whose schema declares keys, with rows that break them
+    /// on purpose.
+    static func executeBreakingKeys(_ pool: DatabasePool, _ sql: String) throws {
+        try pool.writeSync { conn in
+            try conn.execute("PRAGMA foreign_keys=OFF")
+            defer { try? conn.execute("PRAGMA foreign_keys=ON") }
+            try conn.execute(sql)
+        }
+    }
 }
