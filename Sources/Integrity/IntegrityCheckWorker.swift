@@ -7,7 +7,10 @@ import Store
 /// errors or foreign-key violations end the job in `warning`.
 public struct IntegrityCheckWorker: JobWorker {
     public let type = "integrity_check"
+    public let summary = "Mattermost's relational checks, SQLite's quick_check and foreign_key_check; a JSON report"
     public let isCritical = false
+    public let artifact = JobArtifactKind.report
+    public let timer: String? = "steward-integrity.timer"
     public let parameters = JobParameters([
         JobParameter("full", .boolean, default: "false", "run SQLite's full integrity_check instead of quick_check"),
     ])
@@ -49,14 +52,12 @@ public struct IntegrityCheckWorker: JobWorker {
         json += ",\"truncated\":[" + report.truncated.map(JSONWriter.quote).joined(separator: ",") + "]"
         json += ",\"page_check\":[" + pageCheck.map(JSONWriter.quote).joined(separator: ",") + "]"
         json += ",\"foreign_key_violations\":\(fkViolations)}"
-        try JobFiles.makeDirectory(ctx.directory)
-        let name = "integrity-\(job.id).json"
-        try JobFiles.write(Array(json.utf8), to: ctx.directory + "/" + name)
+        try ctx.artifactWriter().write(Array(json.utf8))
         ctx.log(orphans > 0 || !pagesOK || fkViolations > 0 ? .warning : .info,
                 "\(orphans) orphans, page check \(pagesOK ? "ok" : "failed"), \(fkViolations) foreign-key violations")
         let data = [
             "orphans": "\(orphans)", "page_check": pagesOK ? "ok" : "failed", "foreign_key_violations": "\(fkViolations)",
-            "file": "\(type)/\(name)", "is_downloadable": "true", "truncated_relations": "\(report.truncated.count)",
+            "truncated_relations": "\(report.truncated.count)",
         ]
         return orphans > 0 || !pagesOK || fkViolations > 0 ? .warning(data) : .success(data)
     }

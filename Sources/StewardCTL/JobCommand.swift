@@ -10,7 +10,7 @@ import Glibc
 struct JobCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "job", abstract: "Maintenance jobs.",
-        subcommands: [List.self, Show.self, Create.self, Wait.self, Cancel.self, Update.self, Logs.self, Download.self, Delete.self])
+        subcommands: [List.self, Show.self, Create.self, Wait.self, Cancel.self, Update.self, Logs.self, Download.self, Delete.self, Types.self])
 
     static func decodeJob(_ r: SocketHTTPClient.Response) throws(CLIError) -> Job {
         guard let job = try? JSONDecoder().decode(Job.self, from: Data(r.body)) else { throw .error("unexpected answer") }

@@ -19,7 +19,7 @@ struct AuthorizationMatrixEndToEndTests {
         ("GET", "/jobs", nil), ("POST", "/jobs", "{not json"), ("GET", "/jobs/\(missingJob)", nil),
         ("DELETE", "/jobs/\(missingJob)", nil), ("POST", "/jobs/\(missingJob)/cancel", nil),
         ("PATCH", "/jobs/\(missingJob)/status", "{not json"), ("GET", "/jobs/\(missingJob)/download", nil),
-        ("GET", "/jobs/\(missingJob)/logs", nil), ("GET", "/jobs/type/db_backup", nil),
+        ("GET", "/jobs/\(missingJob)/logs", nil), ("GET", "/jobs/type/db_backup", nil), ("GET", "/jobs/types", nil),
         ("POST", "/caches/invalidate", nil), ("POST", "/database/recycle", nil),
     ]
 

@@ -125,7 +125,7 @@ struct JobsEndToEndTests {
         #expect(backup.data["quick_check"] == "ok")
         let file = try UnixHTTP.get(d.socket, "/api/v4/jobs/\(backup.id)/download")
         #expect(file.status == 200)
-        #expect(file.headers["content-disposition"]?.hasPrefix("attachment;filename=\"steward-") == true)
+        #expect(file.headers["content-disposition"]?.hasPrefix("attachment;filename=\"db_backup-\(backup.createAt)-\(backup.id).db\"") == true)
         let copy = dir + "/restored.db"
         try Data(file.body).write(to: URL(fileURLWithPath: copy))
         #expect(Int(file.headers["content-length"] ?? "") == file.body.count && file.body.count > 2_000_000)

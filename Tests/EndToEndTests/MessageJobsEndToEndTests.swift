@@ -120,7 +120,8 @@ struct MessageJobsEndToEndTests {
         #expect(job.status == .success && job.data["messages_exported"] == "3")
         let zip = try UnixHTTP.get(d.socket, "/api/v4/jobs/\(job.id)/download")
         #expect(zip.headers["content-type"] == "application/zip")
-        #expect(zip.headers["content-disposition"] == "attachment;filename=\"export-\(job.id).zip\"; filename*=UTF-8''export-\(job.id).zip")
+        let name = "message_export-\(job.createAt)-\(job.id).zip"
+        #expect(zip.headers["content-disposition"] == "attachment;filename=\"\(name)\"; filename*=UTF-8''\(name)")
         try Data(zip.body).write(to: URL(fileURLWithPath: dir + "/export.zip"))
         let csv = try Command.run("/usr/bin/env", ["python3", "-c",
             "import zipfile,sys,csv,io; z=zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; rows=list(csv.reader(io.StringIO(z.read('messages.csv').decode()))); print([r[0] for r in rows[1:]], rows[1][3], rows[1][5], rows[1][6])",

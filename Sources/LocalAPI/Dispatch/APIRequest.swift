@@ -104,13 +104,12 @@ public struct APIResponse: Sendable {
 }
 
 /// A file to stream as a response body.
+/// A file sent as a response body: opened by the domain (through the directory's descriptor, no
+/// link followed), so the transport streams exactly the file that was checked.
 public struct ResponseFile: Sendable {
-    public var path: String
-    public var size: Int64
-    public init(path: String, size: Int64) {
-        self.path = path
-        self.size = size
-    }
+    public var file: OpenFile
+    public var size: Int64 { file.size }
+    public init(_ file: OpenFile) { self.file = file }
 }
 
 /// The domain services handlers call. Handlers never see the transport or the policy.

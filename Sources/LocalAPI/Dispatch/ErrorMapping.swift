@@ -45,6 +45,11 @@ enum ErrorMapping {
             return AppError(id: "api.job.delete.not_finished", message: "Only a finished job can be deleted.", statusCode: 400)
         case .notDownloadable:
             return AppError(id: "api.job.unable_to_download_job", message: "Unable to download this job", statusCode: 400)
+        case .artifactMissing:
+            return AppError(id: "api.job.unable_to_download_job", message: "Unable to download this job",
+                            detailedError: "the job's file no longer exists", statusCode: 404)
+        case .statusNotSettable:
+            return AppError(id: "app.job.update_status.app_error", message: "Unable to update job status. Invalid status set", statusCode: 500)
         }
     }
 

@@ -1,7 +1,3 @@
-import FoundationEssentials
-#if canImport(Glibc)
-import Glibc
-#endif
 import Maintenance
 import StewardModel
 
@@ -48,12 +44,12 @@ enum JobHandlers {
 
     @Sendable static func create(_ ctx: RequestContext) async throws -> APIResponse {
         guard let body = try? ctx.request.decodeJSON(CreateBody.self), let type = body.type else { throw AppError.invalidBodyParam("job") }
-        let engine = ctx.services.jobs
-        let data = try engine.validatedData(type: type, body.data ?? [:])
-        let job = try await engine.jobs.create(type: type, data: data)
-        engine.logStatus(job.id, job.type, .pending, reason: "created")
-        engine.wake()
-        return jobBody(job, status: 201)
+        return jobBody(try await ctx.services.jobs.create(type: type, data: body.data ?? [:]), status: 201)
+    }
+
+    /// The job type catalogue (a Steward extension).
+    @Sendable static func types(_ ctx: RequestContext) async throws -> APIResponse {
+        .json(JobTypeInfo.json(ctx.services.jobs.catalogue))
     }
 
     @Sendable static func get(_ ctx: RequestContext) async throws -> APIResponse {
@@ -63,16 +59,8 @@ enum JobHandlers {
 
     @Sendable static func cancel(_ ctx: RequestContext) async throws -> APIResponse {
         guard let job = ctx.job else { throw JobError.notFound }
-        try await requestCancellation(job, ctx.services.jobs)
+        try await ctx.services.jobs.cancel(job)
         return .ok
-    }
-
-    static func requestCancellation(_ job: Job, _ engine: JobEngine) async throws {
-        guard let next = JobStateMachine.cancellation(of: job.status),
-              try await engine.jobs.transition(job.id, from: job.status, to: next)
-        else { throw JobError.notCancelable(job.status) }
-        engine.requestCancel(job.id)
-        engine.logStatus(job.id, job.type, next, reason: "cancel requested")
     }
 
     struct StatusBody: Decodable {
@@ -94,29 +82,7 @@ enum JobHandlers {
         guard let job = ctx.job else { throw JobError.notFound }
         let body = (try? ctx.request.decodeJSON(StatusBody.self)) ?? StatusBody()
         guard let raw = body.status, !raw.isEmpty else { throw AppError.invalidBodyParam("status") }
-        let force = body.force ?? false
-        let engine = ctx.services.jobs
-        guard let next = JobStatus(rawValue: raw) else {
-            // Only reachable with force in Mattermost; without it the change is refused first.
-            if !force { throw JobError.invalidStatus(raw) }
-            throw AppError(id: "app.job.update_status.app_error", message: "Unable to update job status. Invalid status set", statusCode: 500)
-        }
-        if !force && !JobStateMachine.isValidStatusChange(from: job.status, to: next) {
-            throw JobError.statusChangeNotAllowed(from: job.status, to: next)
-        }
-        switch next {
-        case .pending, .canceled:
-            // A running job forced back to pending is cancelled first; the engine claims it again
-            // only after that run has ended (never two workers for one job).
-            if job.status == .inProgress || job.status == .cancelRequested { engine.requestCancel(job.id) }
-            _ = try await engine.jobs.transition(job.id, from: nil, to: next)
-            if next == .canceled { engine.requestCancel(job.id) } else { engine.wake() }
-            engine.logStatus(job.id, job.type, next, reason: "status set through the API")
-        case .cancelRequested:
-            try await requestCancellation(job, engine)
-        default:
-            throw AppError(id: "app.job.update_status.app_error", message: "Unable to update job status. Invalid status set", statusCode: 500)
-        }
+        try await ctx.services.jobs.setStatus(job, to: raw, force: body.force ?? false)
         return .ok
     }
 
@@ -130,31 +96,19 @@ enum JobHandlers {
 
     @Sendable static func delete(_ ctx: RequestContext) async throws -> APIResponse {
         guard let job = ctx.job else { throw JobError.notFound }
-        guard job.status.isFinished else { throw JobError.notFinished }
-        let engine = ctx.services.jobs
-        if let file = job.data["file"], !file.contains("..") { unlink(engine.directory + "/" + file) }
-        try await engine.jobs.delete(job.id)
+        try await ctx.services.jobs.delete(job)
         ctx.logger.notice("job deleted", metadata: ["job_id": "\(job.id)", "job_type": "\(job.type)"])
         return .ok
     }
 
     @Sendable static func download(_ ctx: RequestContext) async throws -> APIResponse {
         guard let job = ctx.job else { throw JobError.notFound }
-        guard job.data["is_downloadable"] == "true", let file = job.data["file"], !file.contains("..") else {
-            throw JobError.notDownloadable
-        }
-        let path = ctx.services.jobs.directory + "/" + file
-        var st = stat()
-        guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
-            throw AppError(id: "api.job.unable_to_download_job", message: "Unable to download this job", statusCode: 404)
-        }
-        let name = String(file.split(separator: "/").last ?? "download")
-        let type = name.hasSuffix(".zip") ? "application/zip" : name.hasSuffix(".json") ? "application/json" : "application/octet-stream"
+        let artifact = try ctx.services.jobs.artifact(of: job)
         var response = APIResponse(status: 200, headers: [
-            ("Content-Type", type),
-            ("Content-Disposition", "attachment;filename=\"\(name)\"; filename*=UTF-8''\(name)"),
+            ("Content-Type", artifact.contentType),
+            ("Content-Disposition", "attachment;filename=\"\(artifact.name)\"; filename*=UTF-8''\(artifact.name)"),
         ], body: [])
-        response.file = ResponseFile(path: path, size: Int64(st.st_size))
+        response.file = ResponseFile(artifact.file)
         return response
     }
 }

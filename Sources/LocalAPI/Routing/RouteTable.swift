@@ -42,6 +42,8 @@ public enum RouteTable {
               summary: "Jobs, newest first (job_type, status, page, per_page)", handler: JobHandlers.list),
         Route("POST", prefix + "/jobs", permission: .job(.create), audit: .always,
               summary: "Create a job {type, data}; 201", handler: JobHandlers.create),
+        Route("GET", prefix + "/jobs/types", permission: .permission(.readJobs), audit: .denialsOnly,
+              summary: "Every job type: parameters, permissions, artifact, timer (Steward extension)", handler: JobHandlers.types),
         Route("GET", prefix + "/jobs/{job_id}", permission: .job(.read), audit: .denialsOnly,
               summary: "One job", handler: JobHandlers.get),
         Route("DELETE", prefix + "/jobs/{job_id}", permission: .job(.manage), audit: .always,

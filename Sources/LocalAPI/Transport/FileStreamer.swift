@@ -10,9 +10,7 @@ enum FileStreamer {
 
     /// True when the whole file was written.
     static func stream(_ file: ResponseFile, to connection: Connection) async -> Bool {
-        let fd = open(file.path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
+        let fd = file.file.descriptor
         var offset: Int64 = 0
         while offset < file.size {
             let want = Int(min(Int64(chunkSize), file.size - offset))
@@ -24,6 +22,7 @@ enum FileStreamer {
                     cont.resume(returning: n > 0 ? Array(bytes[0..<n]) : nil)
                 }
             }
+            // A file that shrank since it was opened ends the answer early (the connection closes).
             guard let chunk, await connection.writeAndWait(chunk) else { return false }
             offset += Int64(chunk.count)
         }

@@ -12,7 +12,10 @@ import Glibc
 /// disk on a busy host.
 public struct DatabaseBackupWorker: JobWorker {
     public let type = "db_backup"
+    public let summary = "Online backup of the store, verified with quick_check; the newest BackupsToKeep are kept"
     public let isCritical = true
+    public let artifact = JobArtifactKind.backup
+    public let timer: String? = "steward-backup.timer"
     public let parameters = JobParameters([
         JobParameter("step_delay_ms", .integer(0...60_000), default: "0", "milliseconds to wait between steps of 256 pages"),
     ])
@@ -20,9 +23,8 @@ public struct DatabaseBackupWorker: JobWorker {
     public init() {}
 
     public func run(_ job: Job, _ ctx: JobContext) throws -> JobResult {
-        try JobFiles.makeDirectory(ctx.directory)
-        let name = "steward-\(ctx.job.createAt)-\(job.id).db"
-        let path = ctx.directory + "/" + name
+        let artifact = try ctx.artifactWriter()
+        let path = artifact.path
         // Checked: 0...60 000 ms, so the conversion below cannot trap.
         let delay = UInt32(try parameters.integer("step_delay_ms", in: job) ?? 0)
         ctx.log(.info, "backing up the store")
@@ -43,24 +45,24 @@ public struct DatabaseBackupWorker: JobWorker {
             }
         }
         try ctx.checkCancelled()
-        let check = try Self.quickCheck(path)
-        guard check == "ok" else {
-            unlink(path)
-            throw JobFailure("the backup failed verification: \(check)")
-        }
+        let check = try Self.sealAndCheck(path)
+        guard check == "ok" else { throw JobFailure("the backup failed verification: \(check)") }
         ctx.progress(95)
-        let removed = try JobFiles.keepNewest(ctx.settings.jobSettings.backupsToKeep, in: ctx.directory, prefix: "steward-", suffix: ".db")
+        try artifact.commit()
+        let removed = JobArtifacts.keepNewest(ctx.settings.jobSettings.backupsToKeep, of: type, kind: artifact.kind, in: artifact.directory)
         if !removed.isEmpty { ctx.log(.info, "removed old backups: \(removed.joined(separator: ", "))") }
         ctx.log(.info, "backup written and verified")
         return .success([
-            "file": "\(type)/\(name)", "is_downloadable": "true", "size_bytes": "\(JobFiles.size(path))",
-            "pages": "\(pages)", "quick_check": check,
+            "size_bytes": "\(JobFiles.size(artifact.directory.pinnedPath(artifact.name)))", "pages": "\(pages)", "quick_check": check,
         ])
     }
 
-    static func quickCheck(_ path: String, full: Bool = false) throws -> String {
-        let conn = try Connection(path: path, readOnly: true, busyTimeoutMilliseconds: 5000)
-        let s = try conn.cached(full ? "PRAGMA integrity_check" : "PRAGMA quick_check")
+    /// Makes the copy one self-contained file (rollback journal, so no `-wal` or `-shm` goes with
+    /// it and it opens read-only anywhere) and returns `PRAGMA quick_check`'s verdict.
+    static func sealAndCheck(_ path: String) throws -> String {
+        let conn = try Connection(path: path, readOnly: false, busyTimeoutMilliseconds: 5000)
+        try conn.execute("PRAGMA journal_mode=DELETE")
+        let s = try conn.cached("PRAGMA quick_check")
         var lines: [String] = []
         while try s.step() { lines.append(s.string(0) ?? "") }
         s.reset()
@@ -72,7 +74,10 @@ public struct DatabaseBackupWorker: JobWorker {
 /// `VACUUM`; sizes before and after in `data`.
 public struct DatabaseOptimizeWorker: JobWorker {
     public let type = "db_optimize"
+    public let summary = "PRAGMA optimize, a WAL checkpoint and optionally VACUUM; sizes before and after"
     public let isCritical = false
+    public let artifact = JobArtifactKind.none
+    public let timer: String? = "steward-optimize.timer"
     public let parameters = JobParameters([
         JobParameter("vacuum", .boolean, default: "false", "also VACUUM the store (rewrites the whole file)"),
     ])
@@ -106,37 +111,22 @@ public struct DatabaseOptimizeWorker: JobWorker {
     }
 }
 
-/// Files jobs write: directories, sizes, retention.
+/// Sizes of the files jobs look at.
 public enum JobFiles {
-    public static func makeDirectory(_ path: String) throws {
-        do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        } catch {
-            throw JobFailure("cannot create \(path)")
-        }
-    }
-
     public static func size(_ path: String) -> Int64 {
         var st = stat()
         return stat(path, &st) == 0 ? Int64(st.st_size) : 0
     }
+}
 
-    /// Deletes all but the `keep` newest files (names sort by creation time); returns what it removed.
-    static func keepNewest(_ keep: Int, in directory: String, prefix: String, suffix: String) throws -> [String] {
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
-            .filter { $0.hasPrefix(prefix) && $0.hasSuffix(suffix) }.sorted()
+extension JobArtifacts {
+    /// Deletes all but the `keep` newest artifacts of `type` in its directory (names sort by
+    /// creation time); returns what it removed. Staging files of running jobs are not artifacts.
+    static func keepNewest(_ keep: Int, of type: String, kind: JobArtifactKind, in directory: OpenDirectory) -> [String] {
+        let names = directory.entries().filter { $0.hasPrefix(type + "-") && $0.hasSuffix("." + kind.fileExtension) }.sorted()
         guard names.count > keep else { return [] }
         let old = Array(names.prefix(names.count - keep))
-        for n in old { unlink(directory + "/" + n) }
+        for n in old { directory.remove(n) }
         return old
-    }
-
-    /// Writes `bytes` to `path` (temp + rename), mode 0600.
-    public static func write(_ bytes: [UInt8], to path: String) throws {
-        do {
-            try AtomicFile.write(bytes, to: path)
-        } catch {
-            throw JobFailure("\(error)")
-        }
     }
 }

@@ -38,12 +38,13 @@ public final class JobEngine: Sendable {
         return try worker.parameters.validate(data, type: type)
     }
 
-    /// Where a job's files go.
-    public var directory: String {
-        let s = settings.current
-        if !s.jobSettings.directory.isEmpty { return s.jobSettings.directory }
-        return (PathName.directory(of: s.sqlSettings.dataSource) ?? ".") + "/steward-jobs"
-    }
+    /// Where jobs' files go (from the settings in force).
+    public var artifacts: JobArtifacts { JobArtifacts(settings: settings.current) }
+
+    func worker(for type: String) -> (any JobWorker)? { workers[type] }
+
+    /// Every declared type, in the order of `JobTypes.allTypes`.
+    var declaredWorkers: [any JobWorker] { workers.values.sorted { $0.type < $1.type } }
 
     /// Recovers interrupted jobs, then starts scheduling.
     public func start() async throws {
@@ -82,11 +83,25 @@ public final class JobEngine: Sendable {
     private func schedule() async {
         let config = settings.current.jobSettings
         guard config.runJobs else { return }
-        let isBusy = (try? await busy.isBusy()) ?? false
+        let isBusy: Bool
+        do {
+            isBusy = try await busy.isBusy()
+        } catch {
+            // Unknown counts as busy: only the jobs that may run while busy start.
+            logger.warning("could not read the busy state; starting only jobs that run while busy", metadata: ["error": "\(error)"])
+            isBusy = true
+        }
         let types = Set(workers.values.filter { !isBusy || $0.isCritical }.map(\.type))
         while runningCount < config.maxConcurrentJobs {
             let busyIDs = running.withLock { Set($0.keys) }
-            guard let job = try? await jobs.claimNext(types: types, excluding: busyIDs) else { return }
+            let next: Job?
+            do {
+                next = try await jobs.claimNext(types: types, excluding: busyIDs)
+            } catch {
+                logger.error("could not claim a pending job", metadata: ["error": "\(error)"])
+                return
+            }
+            guard let job = next else { return }
             launch(job)
         }
     }
@@ -102,24 +117,51 @@ public final class JobEngine: Sendable {
         }
         guard claimed else { return }
         logStatus(job.id, job.type, .inProgress)
-        let context = JobContext(job: job, jobs: jobs, directory: directory + "/" + job.type, settings: settings.current, cancelled: flag)
+        let current = settings.current
+        let artifacts = JobArtifacts(settings: current)
         DispatchQueue.global().async { [self] in
             let outcome: (JobStatus, [String: String])
             do {
-                let result = try worker.run(job, context)
-                var data = job.data
-                data.merge(result.data) { _, new in new }
-                outcome = (result.status, data)
+                var writer: ArtifactWriter?
+                if worker.artifact != .none, let name = JobArtifacts.fileName(of: job, kind: worker.artifact) {
+                    writer = ArtifactWriter(kind: worker.artifact, directory: try artifacts.directory(for: job.type, create: true), name: name)
+                }
+                let context = JobContext(job: job, jobs: jobs, artifact: writer, settings: current, cancelled: flag)
+                do {
+                    let result = try worker.run(job, context)
+                    outcome = (result.status, Self.finalData(job, result.data, artifact: worker.artifact, artifacts: artifacts))
+                } catch {
+                    // Nothing half-done stays behind: the staging file and any artifact go.
+                    artifacts.remove(job, kind: worker.artifact)
+                    throw error
+                }
             } catch is JobCancelled {
                 outcome = (.canceled, job.data)
             } catch {
                 var data = job.data
                 data["error"] = (error as? JobFailure)?.description ?? "\(error)"
                 outcome = (.error, data)
-                context.log(.error, data["error"]!)
+                try? jobs.db.writeSync { conn in
+                    try JobStore.appendLog(conn, job.id, level: "error", msg: data["error"]!, progress: 0, now: jobs.clock.nowMilliseconds())
+                }
             }
             Task { await self.finish(job, outcome) }
         }
+    }
+
+    /// Keys of `data` only the engine writes: a worker's result or a creator's data never sets them.
+    static let engineKeys: Set<String> = ["file", "is_downloadable", "error"]
+
+    /// The job's data once its worker succeeded: the creator's (checked) parameters, the worker's
+    /// result, and the artifact's name when its file is there.
+    static func finalData(_ job: Job, _ result: [String: String], artifact: JobArtifactKind, artifacts: JobArtifacts) -> [String: String] {
+        var data = job.data.filter { !engineKeys.contains($0.key) }
+        data.merge(result.filter { !engineKeys.contains($0.key) }) { _, new in new }
+        if artifacts.open(job, kind: artifact) != nil, let name = JobArtifacts.relativeName(of: job, kind: artifact) {
+            data["file"] = name
+            data["is_downloadable"] = "true"
+        }
+        return data
     }
 
     private func finish(_ job: Job, _ outcome: (status: JobStatus, data: [String: String])) async {

@@ -44,5 +44,10 @@ public enum JobError: Error, Equatable, Sendable {
     case notCancelable(JobStatus)
     case statusChangeNotAllowed(from: JobStatus, to: JobStatus)
     case notFinished
+    /// The type has no artifact, or the job has not finished successfully.
     case notDownloadable
+    /// The job's artifact is gone (removed by retention or by hand).
+    case artifactMissing
+    /// A status that cannot be set (forced to an unknown or a running status).
+    case statusNotSettable(String)
 }

@@ -5,10 +5,19 @@ import Synchronization
 
 /// Real work for one job type. `run` is called on a thread of its own and may block; it reports
 /// progress and log lines through the context and calls `checkCancelled()` often.
+///
+/// A worker is its job type's declaration: the validator of `POST /jobs`, the artifact paths and
+/// the catalogue (`GET /jobs/types`) all read it, so they cannot disagree.
 public protocol JobWorker: Sendable {
     var type: String { get }
+    /// One line for the catalogue.
+    var summary: String { get }
     /// Critical jobs run while the server is busy; the others wait.
     var isCritical: Bool { get }
+    /// The file a job of this type leaves, if any (`JobArtifacts` names it).
+    var artifact: JobArtifactKind { get }
+    /// The systemd timer unit (in `systemd/`) whose service creates jobs of this type, if any.
+    var timer: String? { get }
     /// The data keys a job of this type accepts, with their ranges: `POST /jobs` refuses any other
     /// key and any value out of range, so nothing reaches `run` unchecked.
     var parameters: JobParameters { get }
@@ -33,23 +42,30 @@ public struct JobFailure: Error, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
-/// What a running worker may touch: progress, log lines, cancellation, the store, its directory.
+/// What a running worker may touch: progress, log lines, cancellation, the store, its artifact.
 public final class JobContext: @unchecked Sendable {
     public let job: Job
     public let store: DatabasePool
-    public let directory: String
+    /// Where the worker writes its artifact (nil for a type without one).
+    public let artifact: ArtifactWriter?
     public let settings: StewardConfig
     let jobs: JobStore
     private let cancelled: CancelFlag
     private var lastProgress: Int64 = -1
 
-    init(job: Job, jobs: JobStore, directory: String, settings: StewardConfig, cancelled: CancelFlag) {
+    init(job: Job, jobs: JobStore, artifact: ArtifactWriter?, settings: StewardConfig, cancelled: CancelFlag) {
         self.job = job
         self.jobs = jobs
         self.store = jobs.db
-        self.directory = directory
+        self.artifact = artifact
         self.settings = settings
         self.cancelled = cancelled
+    }
+
+    /// The artifact writer of a type that declares one.
+    public func artifactWriter() throws(JobFailure) -> ArtifactWriter {
+        guard let artifact else { throw JobFailure("\(job.type) jobs declare no artifact") }
+        return artifact
     }
 
     public var isCancelRequested: Bool { cancelled.isSet }

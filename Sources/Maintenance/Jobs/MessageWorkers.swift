@@ -1,6 +1,9 @@
 import FoundationEssentials
 import StewardModel
 import Store
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `data_retention`: deletes messages older than `DataRetentionSettings.MessageRetentionDays`
 /// (`data.retention_days` overrides it for one run) — posts and their reactions, file-info rows and
@@ -8,7 +11,10 @@ import Store
 /// crash leaves a batch entirely deleted or entirely there. Newer rows are never touched.
 public struct DataRetentionWorker: JobWorker {
     public let type = "data_retention"
+    public let summary = "Deletes posts (with their reactions, file infos and threads) older than the retention"
     public let isCritical = false
+    public let artifact = JobArtifactKind.none
+    public let timer: String? = "steward-retention.timer"
     /// `MessageRetentionDays` is at least 1 in Mattermost; so is the override.
     public let parameters = JobParameters([
         JobParameter("retention_days", .integer(1...36_500), "days to keep (default DataRetentionSettings.MessageRetentionDays)"),
@@ -76,10 +82,14 @@ public struct DataRetentionWorker: JobWorker {
 
 /// `message_export`: the posts created between `data.start_time` (inclusive) and `data.end_time`
 /// (exclusive), in milliseconds, as CSV (one row per post: id, time, channel, user, message) inside a
-/// zip; downloadable.
+/// zip; downloadable. Rows are read from one snapshot and streamed into the archive on disk, so
+/// memory stays bounded and an export past 4 GiB is a zip64 archive.
 public struct MessageExportWorker: JobWorker {
     public let type = "message_export"
+    public let summary = "A compliance export of the posts in a time range: CSV in a zip"
     public let isCritical = false
+    public let artifact = JobArtifactKind.export
+    public let timer: String? = nil
     /// Milliseconds since the epoch, up to the year 9999.
     public let parameters = JobParameters([
         JobParameter("start_time", .integer(0...253_402_300_799_999), "first post time included, in milliseconds"),
@@ -95,9 +105,17 @@ public struct MessageExportWorker: JobWorker {
         let tables = Set(try ctx.store.readSync { try $0.tableNames() })
         guard tables.contains("Posts") else { throw JobFailure("the store has no Posts table") }
         let channels = tables.contains("Channels"), users = tables.contains("Users")
-        var csv = "post_id,create_at,channel_id,channel_name,user_id,username,message\r\n"
+        let artifact = try ctx.artifactWriter()
+        let fd = try artifact.create()
+        defer { close(fd) }
+        var zip = ZipStreamWriter(descriptor: fd)
+        try zip.begin("messages.csv")
+        var pending = Array("post_id,create_at,channel_id,channel_name,user_id,username,message\r\n".utf8)
         var rows = 0
         try ctx.store.readSync { conn in
+            try conn.execute("BEGIN")
+            defer { try? conn.execute("COMMIT") }
+            let total = try Self.count(conn, start, end)
             let sql = """
                 SELECT P.Id, P.CreateAt, P.ChannelId, \(channels ? "C.Name" : "''"), P.UserId, \(users ? "U.Username" : "''"), P.Message
                 FROM Posts AS P
@@ -110,17 +128,34 @@ public struct MessageExportWorker: JobWorker {
             defer { s.reset() }
             while try s.step() {
                 rows += 1
-                if rows % 10_000 == 0 { try ctx.checkCancelled() }
-                csv += [s.string(0), String(s.int64(1)), s.string(2), s.string(3), s.string(4), s.string(5), s.string(6)]
+                let line = [s.string(0), String(s.int64(1)), s.string(2), s.string(3), s.string(4), s.string(5), s.string(6)]
                     .map { CSV.field($0 ?? "") }.joined(separator: ",") + "\r\n"
+                pending += line.utf8
+                if pending.count >= ZipStreamWriter.bufferSize {
+                    try zip.write(pending)
+                    pending.removeAll(keepingCapacity: true)
+                }
+                if rows % 10_000 == 0 {
+                    try ctx.checkCancelled()
+                    ctx.progress(Int(Int64(rows) * 95 / max(total, 1)))
+                }
             }
         }
-        ctx.progress(80)
-        try JobFiles.makeDirectory(ctx.directory)
-        let name = "export-\(job.id).zip"
-        try JobFiles.write(Zip.stored(["messages.csv": Array(csv.utf8)]), to: ctx.directory + "/" + name)
+        try zip.write(pending)
+        try zip.endEntry()
+        try zip.finish()
+        guard fsync(fd) == 0 else { throw JobFailure("writing the export failed: \(String(cString: strerror(errno)))") }
+        try artifact.commit()
         ctx.log(.info, "exported \(rows) posts")
-        return .success(["file": "\(type)/\(name)", "is_downloadable": "true", "messages_exported": "\(rows)"])
+        return .success(["messages_exported": "\(rows)"])
+    }
+
+    private static func count(_ conn: Connection, _ start: Int64, _ end: Int64) throws -> Int64 {
+        let s = try conn.cached("SELECT count(*) FROM Posts WHERE CreateAt >= ? AND CreateAt < ?")
+        s.bind(1, start).bind(2, end)
+        defer { s.reset() }
+        _ = try s.step()
+        return s.int64(0)
     }
 }
 
@@ -129,46 +164,5 @@ enum CSV {
     static func field(_ s: String) -> String {
         guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
         return "\"" + s.replacing("\"", with: "\"\"") + "\""
-    }
-}
-
-/// A zip archive with stored (uncompressed) entries: enough for an export any unzip reads.
-enum Zip {
-    private static let crcTable: [UInt32] = (0..<256).map { n -> UInt32 in
-        var c = UInt32(n)
-        for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-        return c
-    }
-
-    static func crc32(_ data: [UInt8]) -> UInt32 {
-        var c: UInt32 = 0xFFFF_FFFF
-        for b in data { c = crcTable[Int((c ^ UInt32(b)) & 0xFF)] ^ (c >> 8) }
-        return c ^ 0xFFFF_FFFF
-    }
-
-    static func stored(_ files: [String: [UInt8]]) -> [UInt8] {
-        var out: [UInt8] = []
-        var central: [UInt8] = []
-        func le16(_ v: Int, _ a: inout [UInt8]) { a += [UInt8(v & 0xFF), UInt8((v >> 8) & 0xFF)] }
-        func le32(_ v: UInt32, _ a: inout [UInt8]) { for i in 0..<4 { a.append(UInt8((v >> (8 * UInt32(i))) & 0xFF)) } }
-        for (name, data) in files.sorted(by: { $0.key < $1.key }) {
-            let nameBytes = Array(name.utf8)
-            let crc = crc32(data)
-            let offset = UInt32(out.count)
-            le32(0x0403_4b50, &out); le16(20, &out); le16(0x0800, &out); le16(0, &out); le16(0, &out); le16(0x21, &out)
-            le32(crc, &out); le32(UInt32(data.count), &out); le32(UInt32(data.count), &out)
-            le16(nameBytes.count, &out); le16(0, &out)
-            out += nameBytes + data
-            le32(0x0201_4b50, &central); le16(20, &central); le16(20, &central); le16(0x0800, &central); le16(0, &central)
-            le16(0, &central); le16(0x21, &central); le32(crc, &central); le32(UInt32(data.count), &central); le32(UInt32(data.count), &central)
-            le16(nameBytes.count, &central); le16(0, &central); le16(0, &central); le16(0, &central); le16(0, &central)
-            le32(0o100600 << 16, &central); le32(offset, &central)
-            central += nameBytes
-        }
-        let centralOffset = UInt32(out.count)
-        out += central
-        le32(0x0605_4b50, &out); le16(0, &out); le16(0, &out); le16(files.count, &out); le16(files.count, &out)
-        le32(UInt32(central.count), &out); le32(centralOffset, &out); le16(0, &out)
-        return out
     }
 }
