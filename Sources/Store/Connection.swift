@@ -15,10 +15,11 @@ public final class Connection: @unchecked Sendable {
     private var statementCache: [String: Statement] = [:]
     private var statementEpoch = 0
 
-    public init(path: String, readOnly: Bool, busyTimeoutMilliseconds: Int, generation: Int = 0) throws {
+    /// - Parameter noFollow: refuse a path with a symbolic link in it (SQLITE_OPEN_NOFOLLOW).
+    public init(path: String, readOnly: Bool, busyTimeoutMilliseconds: Int, generation: Int = 0, noFollow: Bool = false) throws {
         var db: OpaquePointer?
         let flags = (readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE))
-            | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
+            | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE | (noFollow ? SQLITE_OPEN_NOFOLLOW : 0)
         let rc = sqlite3_open_v2(path, &db, flags, nil)
         guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open database"

@@ -106,9 +106,14 @@ struct HostilePeerEndToEndTests {
 
 /// The daemon's resident memory, from /proc.
 enum ProcessMemory {
-    static func rss(_ pid: Int32) -> Int? {
+    static func rss(_ pid: Int32) -> Int? { field("VmRSS:", pid) }
+
+    /// The peak RSS since the process started.
+    static func peak(_ pid: Int32) -> Int? { field("VmHWM:", pid) }
+
+    private static func field(_ name: String, _ pid: Int32) -> Int? {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+        for line in text.split(separator: "\n") where line.hasPrefix(name) {
             let kb = line.split(separator: " ").compactMap { Int($0) }.first
             return kb.map { $0 * 1024 }
         }

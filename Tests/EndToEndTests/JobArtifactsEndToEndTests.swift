@@ -130,4 +130,27 @@ struct JobArtifactsEndToEndTests {
         #expect(job.status == .error && job.data["error"]?.contains("must not be the store's directory") == true, "\(job.data)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == before)
     }
+
+    /// An export is streamed to disk: exporting 120 MB of posts raises the daemon's peak RSS by far
+    /// less than the export's size (it was built in memory, three copies of it).
+    @Test func anExportIsStreamedNotBuiltInMemory() throws {
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let seeded = try Command.run("/usr/bin/env", ["python3", "-c", """
+            import sqlite3, sys, random
+            c = sqlite3.connect(sys.argv[1])
+            c.execute("CREATE TABLE Posts (Id TEXT PRIMARY KEY, CreateAt INTEGER, UserId TEXT, ChannelId TEXT, Message TEXT)")
+            text = ''.join(random.choice('abcdefghij ,"') for _ in range(4000))
+            c.executemany("INSERT INTO Posts VALUES (?,?,?,?,?)", ((f'p{i:08}', 1000 + i, 'u', 'c', text[i % 2000:][:2000]) for i in range(60000)))
+            c.commit()
+            """, dir + "/steward.db"])
+        #expect(seeded.status == 0, "\(seeded.stderr)")
+        let d = try start()
+        let before = try #require(ProcessMemory.peak(d.process.processIdentifier))
+        let job = try run(d, #"{"type":"message_export","data":{"start_time":"0","end_time":"99999999"}}"#)
+        #expect(job.status == .success && job.data["messages_exported"] == "60000", "\(job.data)")
+        let after = try #require(ProcessMemory.peak(d.process.processIdentifier))
+        let size = try #require(FileManager.default.attributesOfItem(atPath: jobsDir + "/message_export/message_export-\(job.createAt)-\(job.id).zip")[.size] as? Int)
+        #expect(size > 120_000_000)
+        #expect(after - before < 48 << 20, "peak RSS grew by \((after - before) >> 20) MiB for a \(size >> 20) MiB export")
+    }
 }

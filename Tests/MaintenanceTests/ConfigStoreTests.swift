@@ -12,7 +12,8 @@ import Testing
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     }
 
-    var migrator: ConfigMigrator { ConfigMigrator(configDirectory: dir, allowedDirectories: [dir]) }
+    var migrator: ConfigMigrator { ConfigMigrator(configDirectory: dir, allowedDirectories: [dir],
+                                                  protection: MigrateProtection(store: dir + "/steward.db", directories: [dir + "/steward-jobs"])) }
 
     /// A config that differs from the defaults in every section, with a rules file.
     func sample(_ n: Int = 1) -> ConfigSnapshot {
@@ -110,8 +111,8 @@ import Testing
         expectRefusal("good.json", "./good.json") { if case .sameStore = $0 { true } else { false } }
         expectRefusal("good.json", "/etc/steward-should-not-exist.json") { if case .notAllowed = $0 { true } else { false } }
         expectRefusal("/etc/passwd", "dest.json") { if case .notAllowed = $0 { true } else { false } }
-        expectRefusal("good.json", "adir") { if case .unwritable = $0 { true } else { false } }
-        expectRefusal("good.json", "sqlite://adir") { if case .unwritable = $0 { true } else { false } }
+        expectRefusal("good.json", "adir") { if case .notAllowed = $0 { true } else { false } }
+        expectRefusal("good.json", "sqlite://adir") { if case .notAllowed = $0 { true } else { false } }
         expectRefusal("sqlite://nothing-here.db", "dest.json") { if case .missing = $0 { true } else { false } }
         #expect(bytes(dir + "/dest.json") == before)
         #expect(!FileManager.default.fileExists(atPath: dir + "/nothing-here.db"), "reading a source never creates it")

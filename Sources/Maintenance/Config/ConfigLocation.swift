@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Where a config lives: a JSON file, or a SQLite database (`sqlite:///path/to/db`).
 public enum ConfigLocation: Sendable, Equatable, CustomStringConvertible {
     case file(String)
@@ -32,25 +28,5 @@ public enum ConfigLocation: Sendable, Equatable, CustomStringConvertible {
 
     private static func absolute(_ p: String, _ directory: String) -> String {
         p.hasPrefix("/") ? p : (directory.hasSuffix("/") ? directory : directory + "/") + p
-    }
-
-    /// The directory that holds the file, resolved through symlinks, plus the file name; nil when
-    /// the directory does not exist.
-    public var resolvedPath: String? {
-        guard let dir = PathName.directory(of: path), let real = realpath(dir, nil) else { return nil }
-        defer { free(real) }
-        let base = PathName.lastComponent(of: path)
-        let d = String(cString: real)
-        return (d == "/" ? "" : d) + "/" + base
-    }
-
-    /// The same store as `other` (same kind, same file after resolving the directory).
-    public func isSameStore(as other: ConfigLocation) -> Bool {
-        switch (self, other) {
-        case (.file, .file), (.database, .database):
-            return (resolvedPath ?? path) == (other.resolvedPath ?? other.path)
-        default:
-            return false
-        }
     }
 }

@@ -5,31 +5,54 @@ import Glibc
 
 /// `POST /config/migrate`: copies a config (and the files it references) from one store to another.
 ///
-/// The source is only read. The destination is written atomically (a file by rename, the database
-/// in one transaction), read back and compared; when that comparison fails the old destination is
-/// put back. Paths are confined to allowed directories, so a migrate cannot write (or read) files
-/// elsewhere as root.
+/// The source is only read. Both paths are walked from `/` with no link followed on any component
+/// and must lie in an allowed directory; the destination must not be anything `MigrateProtection`
+/// guards (the live store, an SQLite file written as a file, the jobs directory, an existing file
+/// that is not a config) — a refusal touches nothing. The destination is written atomically (a file
+/// by rename through the held directory, the database in one transaction), read back and compared;
+/// when that comparison fails the old destination is put back.
 public struct ConfigMigrator: Sendable {
     /// Relative paths are taken from here (the daemon's config directory).
     public var configDirectory: String
-    /// Directories source and destination must be in (resolved through symlinks).
+    /// Directories source and destination must be in.
     public var allowedDirectories: [String]
+    public var protection: MigrateProtection
 
-    public init(configDirectory: String, allowedDirectories: [String]) {
+    public init(configDirectory: String, allowedDirectories: [String], protection: MigrateProtection) {
         self.configDirectory = configDirectory
         self.allowedDirectories = allowedDirectories
+        self.protection = protection
     }
 
     public func migrate(from: String, to: String) throws(ConfigStoreError) {
-        let source = ConfigLocation.parse(from, relativeTo: configDirectory)
-        let destination = ConfigLocation.parse(to, relativeTo: configDirectory)
+        let source = try MigrateEndpoint.open(ConfigLocation.parse(from, relativeTo: configDirectory))
+        let destination = try MigrateEndpoint.open(ConfigLocation.parse(to, relativeTo: configDirectory))
         try checkAllowed(source)
         try checkAllowed(destination)
-        if source.isSameStore(as: destination) { throw .sameStore(destination.description) }
+        if source.directory.identity == destination.directory.identity && source.name == destination.name {
+            throw .sameStore(destination.location.description)
+        }
+        if let st = source.status, (st.st_mode & S_IFMT) == S_IFLNK { throw .notAllowed("\(source.location.path) is a symbolic link") }
+        try protection.check(destination, name: destination.name, referenced: false)
+        do {
+            try copy(source, destination)
+        } catch {
+            throw destination.presenting(source.presenting(error))
+        }
+    }
 
-        let snapshot = try ConfigStores.open(source).read()
-        let target = ConfigStores.open(destination)
+    private func copy(_ source: MigrateEndpoint, _ destination: MigrateEndpoint) throws(ConfigStoreError) {
+        let snapshot = try source.store.read()
+        for name in snapshot.files.keys.sorted() {
+            // Referenced files are written beside the config: a name, never a path.
+            guard !name.isEmpty, !name.contains("/"), name != ".", name != ".." else {
+                throw .notAllowed("the config references \(name); a migrate copies only files named without a directory")
+            }
+            if case .file = destination.location { try protection.check(destination, name: name, referenced: true) }
+        }
+        let target = destination.store
         let before = try backup(destination)
+        guard destination.stillInPlace else { throw .notAllowed("\(destination.location.path) moved during the migrate") }
         try target.write(snapshot)
         let written: ConfigSnapshot
         do {
@@ -44,21 +67,10 @@ public struct ConfigMigrator: Sendable {
         }
     }
 
-    func checkAllowed(_ location: ConfigLocation) throws(ConfigStoreError) {
-        guard let resolved = location.resolvedPath else {
-            throw .notAllowed("the directory of \(location.path) does not exist")
-        }
-        var st = stat()
-        if lstat(location.path, &st) == 0, (st.st_mode & S_IFMT) == S_IFLNK {
-            throw .notAllowed("\(location.path) is a symbolic link")
-        }
-        let roots = allowedDirectories.compactMap { dir -> String? in
-            guard let real = realpath(dir, nil) else { return nil }
-            defer { free(real) }
-            return String(cString: real)
-        }
-        guard roots.contains(where: { resolved.hasPrefix($0 == "/" ? "/" : $0 + "/") }) else {
-            throw .notAllowed("\(location.path) is outside the directories config migrate may use (\(allowedDirectories.joined(separator: ", ")))")
+    func checkAllowed(_ endpoint: MigrateEndpoint) throws(ConfigStoreError) {
+        let roots = allowedDirectories.compactMap(FileIdentity.init(followingLinksAt:))
+        guard roots.contains(where: endpoint.directory.lineage.contains) else {
+            throw .notAllowed("\(endpoint.location.path) is outside the directories config migrate may use (\(allowedDirectories.joined(separator: ", ")))")
         }
     }
 
@@ -69,29 +81,31 @@ public struct ConfigMigrator: Sendable {
         case database(activeID: String?)
     }
 
-    private func backup(_ location: ConfigLocation) throws(ConfigStoreError) -> Backup {
-        switch location {
-        case .file(let p):
+    private func backup(_ endpoint: MigrateEndpoint) throws(ConfigStoreError) -> Backup {
+        let p = endpoint.storePath
+        switch endpoint.location {
+        case .file:
             var st = stat()
             if stat(p, &st) == 0, (st.st_mode & S_IFMT) != S_IFREG { throw .unwritable("\(p): not a regular file") }
             guard let bytes = try AtomicFileGroup.read(p, primary: p) else { return .file(nil, referenced: []) }
             // A destination that is not a valid config has no referenced files to keep.
             let names = (try? ConfigCodec.decode(bytes)).map(ConfigSnapshot.referencedFiles(of:)) ?? []
             var referenced: [(path: String, bytes: [UInt8])] = []
-            for name in names {
+            for name in names where !name.contains("/") {
                 let path = FileConfigStore(path: p).filePath(name)
                 if let data = try AtomicFileGroup.read(path, primary: p) { referenced.append((path, data)) }
             }
             return .file(bytes, referenced: referenced)
-        case .database(let p): return .database(activeID: DatabaseConfigStore(path: p).activeRowID())
+        case .database: return .database(activeID: DatabaseConfigStore(path: p, noFollow: true).activeRowID())
         }
     }
 
-    private func restore(_ backup: Backup, _ location: ConfigLocation) throws(ConfigStoreError) {
-        switch (backup, location) {
-        case (.file(let bytes?, let referenced), .file(let p)): try AtomicFileGroup.write(referenced + [(p, bytes)], primary: p)
-        case (.file(nil, _), .file(let p)): unlink(p)
-        case (.database(let id), .database(let p)): try DatabaseConfigStore(path: p).activate(rowID: id)
+    private func restore(_ backup: Backup, _ endpoint: MigrateEndpoint) throws(ConfigStoreError) {
+        let p = endpoint.storePath
+        switch (backup, endpoint.location) {
+        case (.file(let bytes?, let referenced), .file): try AtomicFileGroup.write(referenced + [(p, bytes)], primary: p)
+        case (.file(nil, _), .file): unlink(p)
+        case (.database(let id), .database): try DatabaseConfigStore(path: p, noFollow: true).activate(rowID: id)
         default: break
         }
     }

@@ -35,7 +35,9 @@ public final class ConfigService: Sendable {
     }
 
     public func migrate(from: String, to: String) async throws(ConfigStoreError) {
-        let migrator = ConfigMigrator(configDirectory: directory, allowedDirectories: allowedDirectories)
+        let config = settings.current
+        let protection = MigrateProtection(store: config.sqlSettings.dataSource, directories: [JobArtifacts.root(for: config)])
+        let migrator = ConfigMigrator(configDirectory: directory, allowedDirectories: allowedDirectories, protection: protection)
         // File and database I/O: off the serving threads.
         let result: Result<Void, ConfigStoreError> = await withCheckedContinuation { cont in
             DispatchQueue.global().async {

@@ -77,7 +77,13 @@ public struct DatabaseConfigStore: ConfigStore {
     /// Inactive rows kept besides the active one.
     public static let keepInactive = 5
 
-    public init(path: String) { self.path = path }
+    /// Refuse a path with a symbolic link in it (a migrate's destination).
+    public let noFollow: Bool
+
+    public init(path: String, noFollow: Bool = false) {
+        self.path = path
+        self.noFollow = noFollow
+    }
 
     public static let schema = """
         CREATE TABLE IF NOT EXISTS Configurations (
@@ -98,7 +104,7 @@ public struct DatabaseConfigStore: ConfigStore {
     public func read() throws(ConfigStoreError) -> ConfigSnapshot {
         let conn: Connection
         do {
-            conn = try Connection(path: path, readOnly: true, busyTimeoutMilliseconds: 5000)
+            conn = try Connection(path: path, readOnly: true, busyTimeoutMilliseconds: 5000, noFollow: noFollow)
         } catch {
             throw .missing(location.description)
         }
@@ -132,7 +138,7 @@ public struct DatabaseConfigStore: ConfigStore {
         let value = ConfigCodec.encode(snapshot.config)
         let sha = SHA256.hex(value)
         do {
-            let conn = try Connection(path: path, readOnly: false, busyTimeoutMilliseconds: 5000)
+            let conn = try Connection(path: path, readOnly: false, busyTimeoutMilliseconds: 5000, noFollow: noFollow)
             try conn.execute(Self.schema)
             let now = WallClock.system.nowMilliseconds()
             try conn.transaction {
@@ -164,7 +170,7 @@ public struct DatabaseConfigStore: ConfigStore {
 extension DatabaseConfigStore {
     /// The Id of the Active row, nil when there is none (or no table yet).
     func activeRowID() -> String? {
-        guard let conn = try? Connection(path: path, readOnly: true, busyTimeoutMilliseconds: 5000),
+        guard let conn = try? Connection(path: path, readOnly: true, busyTimeoutMilliseconds: 5000, noFollow: noFollow),
               let s = try? conn.cached("SELECT Id FROM Configurations WHERE Active = 1"), (try? s.step()) == true
         else { return nil }
         return s.string(0)
@@ -173,7 +179,7 @@ extension DatabaseConfigStore {
     /// Makes `rowID` the Active row again (nil: no row active), in one transaction.
     func activate(rowID: String?) throws(ConfigStoreError) {
         do {
-            let conn = try Connection(path: path, readOnly: false, busyTimeoutMilliseconds: 5000)
+            let conn = try Connection(path: path, readOnly: false, busyTimeoutMilliseconds: 5000, noFollow: noFollow)
             try conn.transaction {
                 try conn.cached("UPDATE Configurations SET Active = NULL WHERE Active = 1").run()
                 if let rowID {

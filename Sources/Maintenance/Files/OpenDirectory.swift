@@ -29,7 +29,7 @@ public struct FileIdentity: Hashable, Sendable {
 /// Why a path could not be walked.
 public enum PathWalkError: Error, Equatable, Sendable, CustomStringConvertible {
     case notAbsolute(String)
-    /// An empty, `.` or `..` component.
+    /// A `..` component (or an empty or `.` name where a file name is needed).
     case badComponent(String)
     /// A component is a symbolic link (or not a directory).
     case linkOrNotDirectory(String)
@@ -39,7 +39,7 @@ public enum PathWalkError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .notAbsolute(let p): return "\(p) is not an absolute path"
-        case .badComponent(let p): return "\(p) has an empty, '.' or '..' component"
+        case .badComponent(let p): return "\(p) has a '..' component"
         case .linkOrNotDirectory(let p): return "\(p) is a symbolic link or not a directory"
         case .missing(let p): return "\(p) does not exist"
         case .failed(let p, let why): return "\(p): \(why)"
@@ -75,8 +75,9 @@ public final class OpenDirectory: @unchecked Sendable {
     /// Walks `path` from `/`. With `createMode`, missing components are created with that mode.
     public static func open(_ path: String, createMode: mode_t? = nil) throws(PathWalkError) -> OpenDirectory {
         guard path.hasPrefix("/") else { throw .notAbsolute(path) }
-        let parts = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-        guard !parts.contains(where: { $0 == "." || $0 == ".." }) else { throw .badComponent(path) }
+        // `.` names the directory it is in; `..` could lead out of a checked directory: refused.
+        let parts = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init).filter { $0 != "." }
+        guard !parts.contains("..") else { throw .badComponent(path) }
         var current = try rootDirectory()
         for part in parts {
             current = try current.child(part, createMode: createMode)
