@@ -101,6 +101,11 @@ extension AppError {
             statusCode: 400)
     }
 
+    /// A request the parser refused (framing, syntax).
+    public static func badRequest(_ detail: String) -> AppError {
+        AppError(id: "api.context.bad_request.app_error", message: "The request could not be parsed.", detailedError: detail, statusCode: 400)
+    }
+
     public static func malformedJSON(_ detail: String) -> AppError {
         AppError(
             id: ErrorID.malformedJSON, message: "The request body is not valid JSON.",

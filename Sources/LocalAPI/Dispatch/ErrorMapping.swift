@@ -19,6 +19,10 @@ enum ErrorMapping {
         case let p as JobParameterError:
             e = AppError(id: "api.job.create.invalid_data.app_error", message: "The job's data is not valid: \(p.description).",
                          detailedError: p.description, statusCode: 400)
+        case let config as ConfigError:
+            e = configError(config)
+        case let refused as JobAccessRefusal:
+            e = jobAccessError(refused.access)
         case MaintenanceError.storeFailure(let detail):
             logger.error("store failure", metadata: ["error": "\(detail)", "route": "\(route?.name ?? "")"])
             e = .internalError()
@@ -50,6 +54,31 @@ enum ErrorMapping {
                             detailedError: "the job's file no longer exists", statusCode: 404)
         case .statusNotSettable:
             return AppError(id: "app.job.update_status.app_error", message: "Unable to update job status. Invalid status set", statusCode: 500)
+        }
+    }
+
+    static func configError(_ error: ConfigError) -> AppError {
+        switch error {
+        case .reloadFailed(let e):
+            return AppError(id: "api.config.reload_config.app_error", message: "Failed to reload the configuration.",
+                            detailedError: e.description, statusCode: 500)
+        case .migrateFailed(let e):
+            return AppError(id: "api.config.migrate_config.app_error", message: "Failed to migrate config store.",
+                            detailedError: e.description, statusCode: error.isClientError ? 400 : 500)
+        }
+    }
+
+    /// A job type with no permission mapping for the access asked (Mattermost's 400s).
+    static func jobAccessError(_ access: JobTypes.Access) -> AppError {
+        switch access {
+        case .read:
+            return AppError(id: "api.job.retrieve.nopermissions", message: "The job types of a job you are trying to retrieve does not contain permissions", statusCode: 400)
+        case .create:
+            return AppError(id: "api.job.unable_to_create_job.incorrect_job_type", message: "The job type of the job you are trying to create is invalid", statusCode: 400)
+        case .manage:
+            return AppError(id: "api.job.unable_to_manage_job.incorrect_job_type", message: "You do not have permission to manage this job type", statusCode: 400)
+        case .download:
+            return AppError(id: "api.job.unable_to_download_job.incorrect_job_type", message: "The job type you are trying to download is not supported at the moment", statusCode: 400)
         }
     }
 

@@ -18,16 +18,11 @@ enum ConfigHandlers {
     }
 
     @Sendable static func reload(_ ctx: RequestContext) async throws -> APIResponse {
-        do {
-            let needsRestart = try await ctx.services.config.reload()
-            if !needsRestart.isEmpty {
-                ctx.logger.notice("reloaded settings that take effect after a restart", metadata: ["needs_restart": "\(needsRestart.joined(separator: ","))"])
-            }
-            return .ok
-        } catch let e as ConfigStoreError {
-            throw AppError(id: "api.config.reload_config.app_error", message: "Failed to reload the configuration.",
-                           detailedError: e.description, statusCode: 500)
+        let needsRestart = try await ctx.services.config.reload()
+        if !needsRestart.isEmpty {
+            ctx.logger.notice("reloaded settings that take effect after a restart", metadata: ["needs_restart": "\(needsRestart.joined(separator: ","))"])
         }
+        return .ok
     }
 
     struct MigrateBody: Decodable {
@@ -43,14 +38,8 @@ enum ConfigHandlers {
         do {
             try await ctx.services.config.migrate(from: from, to: to)
         } catch {
-            let clientError: Bool
-            switch error {
-            case .missing, .invalidJSON, .invalidSetting, .notAllowed, .sameStore: clientError = true
-            case .unreadable, .unwritable, .verifyFailed: clientError = false
-            }
             ctx.logger.warning("config migrate failed", metadata: ["from": "\(from)", "to": "\(to)", "error": "\(error)"])
-            throw AppError(id: "api.config.migrate_config.app_error", message: "Failed to migrate config store.",
-                           detailedError: error.description, statusCode: clientError ? 400 : 500)
+            throw error
         }
         ctx.logger.notice("config migrated", metadata: ["from": "\(from)", "to": "\(to)"])
         return .ok

@@ -204,7 +204,7 @@ final class Connection: @unchecked Sendable {
         case .uriTooLong: e = .urlTooLong(limit: limits.maxURLLength)
         case .bodyTooLarge: e = .bodyTooLarge(limit: limits.maxBodyBytes)
         case .badRequest(let why):
-            e = AppError(id: "api.context.bad_request.app_error", message: "The request could not be parsed.", detailedError: why, statusCode: 400)
+            e = .badRequest(why)
         }
         let requestID = NewID.make()
         var withID = e

@@ -77,3 +77,27 @@ public enum ConfigStoreError: Error, Equatable, CustomStringConvertible {
         }
     }
 }
+
+/// A config operation that failed, as the API reports it (mapped to its AppError in one place).
+public enum ConfigError: Error, Equatable, CustomStringConvertible {
+    case reloadFailed(ConfigStoreError)
+    case migrateFailed(ConfigStoreError)
+
+    /// Whether the caller's input is at fault (400) rather than the daemon or its files (500).
+    public var isClientError: Bool {
+        switch self {
+        case .reloadFailed: return false
+        case .migrateFailed(let e):
+            switch e {
+            case .missing, .invalidJSON, .invalidSetting, .notAllowed, .sameStore: return true
+            case .unreadable, .unwritable, .verifyFailed: return false
+            }
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .reloadFailed(let e), .migrateFailed(let e): return e.description
+        }
+    }
+}

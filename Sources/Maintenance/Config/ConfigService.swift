@@ -25,7 +25,14 @@ public final class ConfigService: Sendable {
     public func setOverridden(_ list: [String]) { overriddenSettings.withLock { $0 = list } }
 
     /// Re-reads the store and applies it; returns the settings that changed but need a restart.
-    public func reload() async throws -> [String] { try await reloadAction() }
+    /// A store that cannot be read or holds a bad config is a `ConfigError.reloadFailed`.
+    public func reload() async throws -> [String] {
+        do {
+            return try await reloadAction()
+        } catch let e as ConfigStoreError {
+            throw ConfigError.reloadFailed(e)
+        }
+    }
 
     /// The directories a migrate may touch: the config's, the store's, and any configured ones.
     public var allowedDirectories: [String] {
@@ -34,7 +41,8 @@ public final class ConfigService: Sendable {
         return [directory, dataDir] + config.serviceSettings.configMigrateDirectories
     }
 
-    public func migrate(from: String, to: String) async throws(ConfigStoreError) {
+    /// Copies a config between stores; any refusal or failure is a `ConfigError.migrateFailed`.
+    public func migrate(from: String, to: String) async throws(ConfigError) {
         let config = settings.current
         let protection = MigrateProtection(store: config.sqlSettings.dataSource, directories: [JobArtifacts.root(for: config)])
         let migrator = ConfigMigrator(configDirectory: directory, allowedDirectories: allowedDirectories, protection: protection)
@@ -44,7 +52,11 @@ public final class ConfigService: Sendable {
                 cont.resume(returning: Result { () throws(ConfigStoreError) in try migrator.migrate(from: from, to: to) })
             }
         }
-        try result.get()
+        do {
+            try result.get()
+        } catch {
+            throw .migrateFailed(error)
+        }
     }
 
     /// `{"Section": {"Setting": true}}` for every overridden setting, like Mattermost's
