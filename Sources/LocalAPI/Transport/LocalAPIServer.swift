@@ -54,6 +54,13 @@ public final class LocalAPIServer: Sendable {
             let flags = fcntl(listener.fd, F_GETFL)
             _ = fcntl(listener.fd, F_SETFL, flags | O_NONBLOCK)
         }
+        // Logged before the loops poll them: the first request may be answered at once.
+        for listener in listeners {
+            logger.info(
+                "listening",
+                metadata: ["listener": "\(listener.settings.name)", "path": "\(listener.settings.path)",
+                           "mode": "\(listener.settings.mode)", "socket_activated": "\(!listener.ownsPath)"])
+        }
         let failures = Locked<[(String, Int32)]>([])
         await onEveryLoop { loop in
             for l in listeners {
@@ -63,12 +70,6 @@ public final class LocalAPIServer: Sendable {
         }
         if let (path, e) = failures.withLock({ $0.first }) {
             throw ListenerError.system(call: "epoll_ctl", path: path, errno: e)
-        }
-        for listener in listeners {
-            logger.info(
-                "listening",
-                metadata: ["listener": "\(listener.settings.name)", "path": "\(listener.settings.path)",
-                           "mode": "\(listener.settings.mode)", "socket_activated": "\(!listener.ownsPath)"])
         }
     }
 
