@@ -203,28 +203,6 @@ struct JobCommand: ParsableCommand {
         }
     }
 
-    struct Download: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Save a finished job's file (backup, report, export).")
-        @OptionGroup var options: GlobalOptions
-        @Argument var id: String
-        @Option(name: .shortAndLong, help: "Where to write it (default: the server's file name).") var output: String?
-
-        func run() throws {
-            try runReportingErrors { () throws(CLIError) in
-                let r = try options.call("GET", "/jobs/\(id)/download", context: "unable to download the job's file")
-                var name = output ?? "download"
-                if output == nil, let cd = r.headers["content-disposition"], let s = cd.range(of: "filename=\""),
-                   let e = cd[s.upperBound...].firstIndex(of: "\"") {
-                    name = String(cd[s.upperBound..<e])
-                }
-                guard FileManager.default.createFile(atPath: name, contents: Data(r.body), attributes: [.posixPermissions: 0o600]) else {
-                    throw .error("cannot write \(name)")
-                }
-                options.say("Saved \(name) (\(r.body.count) bytes)")
-            }
-        }
-    }
-
     struct Delete: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Delete a finished job and its files.")
         @OptionGroup var options: GlobalOptions
