@@ -60,7 +60,6 @@ struct ConfigRangeEndToEndTests {
 
     @Test(arguments: 0..<outOfRange.count)
     func aStartOutOfRangeExits78NamingTheSetting(_ index: Int) throws {
-        let dir = Paths.makeTempDir("ranges-start")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let (setting, apply) = Self.outOfRange[index]
         var config = DaemonProcess.config(dataDir: dir)
