@@ -64,7 +64,7 @@ let package = Package(
         .executableTarget(
             name: "StewardCTL",
             dependencies: [
-                "StewardModel",
+                "CStewardShims", "StewardModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -4,10 +4,17 @@ import StewardModel
 /// child id), in memory bounded by twice the limit however many there are.
 struct OrphanCollector {
     let limit: Int
+    /// Twice the limit: sorting once per `limit` additions keeps the cost linear. Saturated, so a
+    /// limit near Int.max (the config caps it far below) cannot overflow.
+    private let compactAt: Int
     private(set) var total = 0
     private var records: [OrphanedRecord] = []
 
-    init(limit: Int) { self.limit = limit }
+    init(limit: Int) {
+        self.limit = limit
+        let (twice, overflow) = limit.multipliedReportingOverflow(by: 2)
+        compactAt = overflow ? Int.max : twice
+    }
 
     /// Once `limit` records are kept, the last of them: anything not before it can never be kept.
     private var cutoff: OrphanedRecord?
@@ -16,7 +23,7 @@ struct OrphanCollector {
         total += 1
         if let cutoff, !Self.precedes(r, cutoff) { return }
         records.append(r)
-        if records.count >= 2 * limit { compact() }
+        if records.count >= compactAt { compact() }
     }
 
     mutating func sortedRecords() -> [OrphanedRecord] {

@@ -28,8 +28,8 @@ enum CLIError: Error, CustomStringConvertible {
     /// The server's AppError message (and detail) for a non-2xx answer.
     static func from(_ response: SocketHTTPClient.Response, context: String) -> CLIError {
         let e = try? JSONDecoder().decode(AppError.self, from: Data(response.body))
-        var text = e?.message ?? "HTTP \(response.status)"
-        if let d = e?.detailedError, !d.isEmpty { text += " (\(d))" }
+        var text = TerminalText.field(e?.message ?? "HTTP \(response.status)")
+        if let d = e?.detailedError, !d.isEmpty { text += " (\(TerminalText.field(d)))" }
         let message = "\(context): \(text)"
         return response.status == 403 ? .permissionDenied(message) : .error(message)
     }

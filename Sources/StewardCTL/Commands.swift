@@ -30,9 +30,9 @@ struct SystemCommand: ParsableCommand {
                 let r = try options.call("GET", "/system/ping" + (serverStatus ? "?get_server_status=true" : ""), context: "unable to ping")
                 if options.json { return options.printJSON(r.body) }
                 let ping = try? JSONDecoder().decode(PingResponse.self, from: Data(r.body))
-                var line = "Server status: \(ping?.status ?? "unknown")"
-                if let db = ping?.databaseStatus { line += ", database: \(db)" }
-                if let v = r.headers["x-version-id"] { line += " (version \(v))" }
+                var line = "Server status: \(TerminalText.field(ping?.status ?? "unknown"))"
+                if let db = ping?.databaseStatus { line += ", database: \(TerminalText.field(db))" }
+                if let v = r.headers["x-version-id"] { line += " (version \(TerminalText.field(v)))" }
                 options.say(line)
             }
         }
@@ -49,7 +49,7 @@ struct SystemCommand: ParsableCommand {
                 guard let state = try? JSONDecoder().decode(ServerBusyState.self, from: Data(r.body)) else {
                     throw .error("unable to get busy state: unexpected answer")
                 }
-                options.say(state.busy ? "busy: true expires: \(state.expiresTS)" : "busy: false")
+                options.say(state.busy ? "busy: true expires: \(TerminalText.field(state.expiresTS))" : "busy: false")
             }
         }
     }

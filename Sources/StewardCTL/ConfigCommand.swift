@@ -31,9 +31,11 @@ struct ConfigCommand: ParsableCommand {
         func run() throws {
             try runReportingErrors { () throws(CLIError) in
                 let r = try options.call("GET", "/config", context: "unable to get the configuration")
-                if !options.quiet { FileHandle.standardOutput.write(Data(r.body)) }
+                // The document as the daemon wrote it (its formatting is the store's), made terminal-safe.
+                if !options.quiet { FileHandle.standardOutput.write(Data(TerminalText.json(r.text).utf8)) }
                 if !options.json, let overridden = r.headers["x-steward-overridden"], !overridden.isEmpty {
-                    FileHandle.standardError.write(Data("Set by the environment: \(overridden.split(separator: ",").joined(separator: ", "))\n".utf8))
+                    let names = overridden.split(separator: ",").map { TerminalText.field(String($0)) }.joined(separator: ", ")
+                    FileHandle.standardError.write(Data("Set by the environment: \(names)\n".utf8))
                 }
             }
         }

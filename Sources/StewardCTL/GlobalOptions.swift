@@ -14,8 +14,17 @@ struct GlobalOptions: ParsableArguments {
 
     var client: SocketHTTPClient { SocketHTTPClient(socketPath: socket) }
 
-    func say(_ line: String) {
-        if !quiet { print(line) }
+    /// Prints text: lines we composed, with what came from the daemon in them. Escaped on the way
+    /// out (newlines and tabs kept); fields that must stay on one line are escaped where they are
+    /// put in (`TerminalText.field`).
+    func say(_ text: String) {
+        if !quiet { print(TerminalText.escape(text, keepingLines: true)) }
+    }
+
+    /// Prints one JSON document (a line of `job logs --json`, a literal), made terminal-safe
+    /// without becoming invalid JSON.
+    func sayJSON(_ json: String) {
+        if !quiet { print(TerminalText.json(json)) }
     }
 
     /// Pretty JSON (2-space indent, like mmctl's --json).
@@ -23,9 +32,9 @@ struct GlobalOptions: ParsableArguments {
         guard !quiet else { return }
         if let object = try? JSONSerialization.jsonObject(with: Data(body)),
            let pretty = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) {
-            print(String(decoding: pretty, as: UTF8.self))
+            print(TerminalText.json(String(decoding: pretty, as: UTF8.self)))
         } else {
-            print(String(decoding: body, as: UTF8.self))
+            print(TerminalText.json(String(decoding: body, as: UTF8.self)))
         }
     }
 
@@ -42,7 +51,8 @@ func runReportingErrors(_ body: () throws(CLIError) -> Void) throws {
     do {
         try body()
     } catch {
-        FileHandle.standardError.write(Data("Error: \(error.description)\n".utf8))
+        // Messages carry the daemon's text (escaped as fields in CLIError.from) and ours.
+        FileHandle.standardError.write(Data("Error: \(TerminalText.escape(error.description, keepingLines: true))\n".utf8))
         throw error.exitCode
     }
 }

@@ -38,25 +38,28 @@ struct IntegrityCommand: ParsableCommand {
                 for data in results.compactMap(\.data) { Self.report(data, verbose: verbose, options: options) }
             }
             if !failed.isEmpty {
-                throw .error(failed.joined(separator: "\n"))
+                throw .error(failed.map(TerminalText.field).joined(separator: "\n"))
             }
         }
     }
 
     static func report(_ data: RelationalIntegrityCheckData, verbose: Bool, options: GlobalOptions) {
-        options.say("Found \(data.records.count) in relation \(data.childName) orphans of relation \(data.parentName)")
+        // Table and column names come from the config or the schema, ids from the rows.
+        let childName = TerminalText.field(data.childName), parentName = TerminalText.field(data.parentName)
+        let childIDAttr = TerminalText.field(data.childIDAttr), parentIDAttr = TerminalText.field(data.parentIDAttr)
+        options.say("Found \(data.records.count) in relation \(childName) orphans of relation \(parentName)")
         guard verbose else { return }
         for record in data.records {
-            let parent = record.parentID.map { $0.isEmpty ? "empty" : $0 } ?? "NULL"
+            let parent = record.parentID.map { $0.isEmpty ? "empty" : TerminalText.field($0) } ?? "NULL"
             let missing = record.parentID == nil || record.parentID == ""
-            if let child = record.childID {
+            if let child = record.childID.map(TerminalText.field) {
                 options.say(missing
-                    ? "  Child \(child) (\(data.childName).\(data.childIDAttr)) has \(parent) ParentIdAttr (\(data.childName).\(data.parentIDAttr))"
-                    : "  Child \(child) (\(data.childName).\(data.childIDAttr)) is missing Parent \(parent) (\(data.childName).\(data.parentIDAttr))")
+                    ? "  Child \(child) (\(childName).\(childIDAttr)) has \(parent) ParentIdAttr (\(childName).\(parentIDAttr))"
+                    : "  Child \(child) (\(childName).\(childIDAttr)) is missing Parent \(parent) (\(childName).\(parentIDAttr))")
             } else {
                 options.say(missing
-                    ? "  Child has \(parent) ParentIdAttr (\(data.childName).\(data.parentIDAttr))"
-                    : "  Child is missing Parent \(parent) (\(data.childName).\(data.parentIDAttr))")
+                    ? "  Child has \(parent) ParentIdAttr (\(childName).\(parentIDAttr))"
+                    : "  Child is missing Parent \(parent) (\(childName).\(parentIDAttr))")
             }
         }
     }

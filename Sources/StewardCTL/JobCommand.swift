@@ -17,11 +17,14 @@ struct JobCommand: ParsableCommand {
         return job
     }
 
+    /// One job as lines of text; every string in it is the daemon's (data: the job creator's), so
+    /// each is escaped as a field — a newline in a value cannot forge a line.
     static func describe(_ job: Job) -> String {
         func time(_ ms: Int64) -> String { ms == 0 ? "-" : Date(timeIntervalSince1970: Double(ms) / 1000).ISO8601Format() }
-        var lines = ["ID: \(job.id)", "Type: \(job.type)", "Status: \(job.status.rawValue)", "Progress: \(job.progress)",
+        let f = TerminalText.field
+        var lines = ["ID: \(f(job.id))", "Type: \(f(job.type))", "Status: \(job.status.rawValue)", "Progress: \(job.progress)",
                      "Created: \(time(job.createAt))", "Started: \(time(job.startAt))"]
-        if !job.data.isEmpty { lines.append("Data: " + job.data.keys.sorted().map { "\($0)=\(job.data[$0]!)" }.joined(separator: " ")) }
+        if !job.data.isEmpty { lines.append("Data: " + job.data.keys.sorted().map { "\(f($0))=\(f(job.data[$0]!))" }.joined(separator: " ")) }
         return lines.joined(separator: "\n")
     }
 
@@ -37,7 +40,7 @@ struct JobCommand: ParsableCommand {
                     let bar = String(repeating: "#", count: Int(p) / 5) + String(repeating: ".", count: 20 - Int(p) / 5)
                     FileHandle.standardOutput.write(Data("\r[\(bar)] \(p)% \(job.status.rawValue)   ".utf8))
                 } else {
-                    print("\(job.id) \(job.status.rawValue) \(job.progress)%")
+                    print("\(TerminalText.field(job.id)) \(job.status.rawValue) \(job.progress)%")
                 }
                 lastProgress = job.progress
             }
@@ -123,7 +126,7 @@ struct JobCommand: ParsableCommand {
                     finished = try JobCommand.wait(job.id, options)
                     options.json ? options.printJSON(Array(finished!.json.utf8)) : options.say(JobCommand.describe(finished!))
                 } else {
-                    options.json ? options.printJSON(r.body) : options.say(job.id)
+                    options.json ? options.printJSON(r.body) : options.say(TerminalText.field(job.id))
                 }
             }
             if let finished, finished.status != .success { throw JobCommand.exitCode(for: finished) }
@@ -186,7 +189,9 @@ struct JobCommand: ParsableCommand {
                     let r = try options.call("GET", "/jobs/\(id)/logs?offset=\(offset)&limit=1000", context: "unable to get the job's logs")
                     guard let entries = try? JSONDecoder().decode([JobLogEntry].self, from: Data(r.body)) else { throw .error("unexpected answer") }
                     for e in entries {
-                        options.json ? options.say(e.json) : options.say("\(e.timestamp) \(e.level) \(e.progress)% \(e.msg)")
+                        options.json
+                            ? options.sayJSON(e.json)
+                            : options.say("\(e.timestamp) \(TerminalText.field(e.level)) \(e.progress)% \(TerminalText.field(e.msg))")
                     }
                     offset += entries.count
                     guard follow else { return }
@@ -194,28 +199,6 @@ struct JobCommand: ParsableCommand {
                     if job.status.isFinished && entries.isEmpty { return }
                     usleep(300_000)
                 }
-            }
-        }
-    }
-
-    struct Download: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Save a finished job's file (backup, report, export).")
-        @OptionGroup var options: GlobalOptions
-        @Argument var id: String
-        @Option(name: .shortAndLong, help: "Where to write it (default: the server's file name).") var output: String?
-
-        func run() throws {
-            try runReportingErrors { () throws(CLIError) in
-                let r = try options.call("GET", "/jobs/\(id)/download", context: "unable to download the job's file")
-                var name = output ?? "download"
-                if output == nil, let cd = r.headers["content-disposition"], let s = cd.range(of: "filename=\""),
-                   let e = cd[s.upperBound...].firstIndex(of: "\"") {
-                    name = String(cd[s.upperBound..<e])
-                }
-                guard FileManager.default.createFile(atPath: name, contents: Data(r.body), attributes: [.posixPermissions: 0o600]) else {
-                    throw .error("cannot write \(name)")
-                }
-                options.say("Saved \(name) (\(r.body.count) bytes)")
             }
         }
     }

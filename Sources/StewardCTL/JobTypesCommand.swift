@@ -32,7 +32,8 @@ extension JobCommand {
                 return [t.type, t.runnable ? (t.runsWhileBusy ? "yes" : "no") : "-", t.artifact.rawValue, t.timer ?? "-",
                         t.permissions["create"]?.joined(separator: "|") ?? "-", parameters.isEmpty ? "-" : parameters.joined(separator: ", ")]
             }
-            let all = [header] + rows
+            // The daemon's text, escaped cell by cell before it reaches a terminal.
+            let all = [header] + rows.map { $0.map { TerminalText.escape($0) } }
             let widths = header.indices.map { i in all.map { $0[i].count }.max() ?? 0 }
             return all.map { row in
                 row.enumerated().map { i, cell in i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) }

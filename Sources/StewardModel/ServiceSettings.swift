@@ -82,6 +82,23 @@ public struct ServiceSettings: Sendable, Equatable, Codable {
 
     public init() {}
 
+    /// The allowed values of the numeric settings, checked by `validate()` at load and at reload,
+    /// so no accepted value can trap or misbehave where it is used (README, "Setting ranges").
+    public enum Ranges {
+        /// A request body is held in memory whole before it is handled: a limit, not a formality.
+        public static let payloadBytes = 1...(1 << 30)
+        /// The parser adds to these limits, and unparsed input is allowed to grow to a whole
+        /// request head (a `ByteBuffer`, at most 4 GiB): 1 MiB, Go's `DefaultMaxHeaderBytes`. The
+        /// URL is part of the head, so the same bound serves for `MaximumURLLength`.
+        public static let headerBytes = 1...(1 << 20)
+        /// Seconds become `TimeAmount`s and deadlines (nanoseconds, capped silently by NIO, so a
+        /// huge value means no timeout at all); a day is already far past any sane timeout.
+        public static let timeoutSeconds = 1...86_400
+        /// Each connection may use three descriptors (`DescriptorBudget` multiplies), and Linux
+        /// never grants more than about 2^30 (`fs.nr_open`).
+        public static let connections = 1...1_000_000
+    }
+
     enum CodingKeys: String, CodingKey {
         case listeners = "Listeners"
         case maximumPayloadSizeBytes = "MaximumPayloadSizeBytes"
@@ -133,26 +150,26 @@ public struct ServiceSettings: Sendable, Equatable, Codable {
             if !seen.insert(l.name).inserted || l.name.isEmpty {
                 throw ConfigValidationError(setting: key + ".Name", reason: "names must be unique and non-empty")
             }
-            if l.maxConnections < 0 || l.maxConnectionsPerUid < 0 {
-                throw ConfigValidationError(setting: key + ".MaxConnections", reason: "must be 0 (the service-wide value) or more")
-            }
+            // 0 stands for the service-wide value.
+            try ConfigValidationError.check(l.maxConnections, in: 0...Ranges.connections.upperBound, key + ".MaxConnections")
+            try ConfigValidationError.check(l.maxConnectionsPerUid, in: 0...Ranges.connections.upperBound, key + ".MaxConnectionsPerUid")
         }
-        func positive(_ v: Int, _ name: String) throws(ConfigValidationError) {
-            if v <= 0 { throw ConfigValidationError(setting: "ServiceSettings." + name, reason: "must be greater than 0, got \(v)") }
+        func check(_ value: Int, _ range: ClosedRange<Int>, _ name: String) throws(ConfigValidationError) {
+            try ConfigValidationError.check(value, in: range, "ServiceSettings." + name)
         }
-        try positive(maximumPayloadSizeBytes, "MaximumPayloadSizeBytes")
-        try positive(maximumURLLength, "MaximumURLLength")
-        try positive(maximumHeaderBytes, "MaximumHeaderBytes")
-        try positive(readHeaderTimeoutSeconds, "ReadHeaderTimeoutSeconds")
-        try positive(idleTimeoutSeconds, "IdleTimeoutSeconds")
-        try positive(writeTimeoutSeconds, "WriteTimeoutSeconds")
-        try positive(maxConnections, "MaxConnections")
-        try positive(maxConnectionsPerUid, "MaxConnectionsPerUid")
-        try positive(shutdownTimeoutSeconds, "ShutdownTimeoutSeconds")
-        if let r = reservedAdminConnections, r < 0 || r >= maxConnections {
-            throw ConfigValidationError(
-                setting: "ServiceSettings.ReservedAdminConnections",
-                reason: "must be at least 0 and less than MaxConnections (\(maxConnections)), got \(r)")
+        try check(maximumPayloadSizeBytes, Ranges.payloadBytes, "MaximumPayloadSizeBytes")
+        try check(maximumURLLength, Ranges.headerBytes, "MaximumURLLength")
+        try check(maximumHeaderBytes, Ranges.headerBytes, "MaximumHeaderBytes")
+        try check(readHeaderTimeoutSeconds, Ranges.timeoutSeconds, "ReadHeaderTimeoutSeconds")
+        try check(idleTimeoutSeconds, Ranges.timeoutSeconds, "IdleTimeoutSeconds")
+        try check(writeTimeoutSeconds, Ranges.timeoutSeconds, "WriteTimeoutSeconds")
+        try check(shutdownTimeoutSeconds, Ranges.timeoutSeconds, "ShutdownTimeoutSeconds")
+        try check(maxConnections, Ranges.connections, "MaxConnections")
+        try check(maxConnectionsPerUid, Ranges.connections, "MaxConnectionsPerUid")
+        if let r = reservedAdminConnections {
+            // MaxConnections is at least 1 here, so the range is never empty.
+            try ConfigValidationError.check(
+                r, in: 0...(maxConnections - 1), "ServiceSettings.ReservedAdminConnections", why: "less than MaxConnections, so others keep a place")
         }
         for (i, d) in configMigrateDirectories.enumerated() where !d.hasPrefix("/") {
             throw ConfigValidationError(setting: "ServiceSettings.ConfigMigrateDirectories[\(i)]", reason: "must be an absolute path, got '\(d)'")

@@ -66,6 +66,15 @@ public struct ConfigValidationError: Error, Sendable, Equatable, CustomStringCon
         self.reason = reason
     }
     public var description: String { "invalid setting \(setting): \(reason)" }
+
+    /// Throws unless `value` is within `range`; the reason names the range, so an operator knows
+    /// what to write instead. Every numeric setting goes through here (each section's `Ranges`).
+    /// `why` explains a bound that depends on another setting.
+    public static func check(_ value: Int, in range: ClosedRange<Int>, _ setting: String, why: String? = nil) throws(ConfigValidationError) {
+        guard !range.contains(value) else { return }
+        let because = why.map { " (\($0))" } ?? ""
+        throw ConfigValidationError(setting: setting, reason: "must be \(range.lowerBound) to \(range.upperBound)\(because), got \(value)")
+    }
 }
 
 public struct SqlSettings: Sendable, Equatable, Codable {
@@ -75,6 +84,15 @@ public struct SqlSettings: Sendable, Equatable, Codable {
     public var busyTimeoutMilliseconds = 5000
 
     public init() {}
+
+    /// The allowed values of the numeric settings (see `ServiceSettings.Ranges`).
+    public enum Ranges {
+        /// Pooled readers, each a connection with three descriptors (`DescriptorBudget` multiplies).
+        public static let maxReaders = 1...64
+        /// `sqlite3_busy_timeout` takes an Int32 (the conversion trapped at start on larger values);
+        /// a day is the same bound as the other timeouts, and fits.
+        public static let busyTimeoutMilliseconds = 0...86_400_000
+    }
 
     enum CodingKeys: String, CodingKey {
         case driverName = "DriverName", dataSource = "DataSource", maxReaders = "MaxReaders"
@@ -97,12 +115,8 @@ public struct SqlSettings: Sendable, Equatable, Codable {
         if dataSource.isEmpty {
             throw ConfigValidationError(setting: "SqlSettings.DataSource", reason: "must not be empty")
         }
-        if !(1...64).contains(maxReaders) {
-            throw ConfigValidationError(setting: "SqlSettings.MaxReaders", reason: "must be 1 to 64, got \(maxReaders)")
-        }
-        if busyTimeoutMilliseconds < 0 {
-            throw ConfigValidationError(setting: "SqlSettings.BusyTimeoutMilliseconds", reason: "must not be negative")
-        }
+        try ConfigValidationError.check(maxReaders, in: Ranges.maxReaders, "SqlSettings.MaxReaders")
+        try ConfigValidationError.check(busyTimeoutMilliseconds, in: Ranges.busyTimeoutMilliseconds, "SqlSettings.BusyTimeoutMilliseconds")
     }
 }
 
@@ -141,6 +155,14 @@ public struct IntegritySettings: Sendable, Equatable, Codable {
 
     public init() {}
 
+    /// The allowed values of the numeric settings (see `ServiceSettings.Ranges`).
+    public enum Ranges {
+        /// The collector keeps up to twice this many records per relation in memory (`2 * limit`
+        /// would overflow near Int.max), for each of some fifty relations, and the answer is one
+        /// JSON document.
+        public static let maxRecordsPerRelation = 1...1_000_000
+    }
+
     enum CodingKeys: String, CodingKey {
         case relations = "Relations", discoverForeignKeys = "DiscoverForeignKeys", maxRecordsPerRelation = "MaxRecordsPerRelation"
     }
@@ -153,9 +175,7 @@ public struct IntegritySettings: Sendable, Equatable, Codable {
     }
 
     func validate() throws(ConfigValidationError) {
-        if maxRecordsPerRelation < 1 {
-            throw ConfigValidationError(setting: "IntegritySettings.MaxRecordsPerRelation", reason: "must be at least 1, got \(maxRecordsPerRelation)")
-        }
+        try ConfigValidationError.check(maxRecordsPerRelation, in: Ranges.maxRecordsPerRelation, "IntegritySettings.MaxRecordsPerRelation")
         for (i, r) in relations.enumerated() {
             for (name, value) in [("ParentTable", r.parentTable), ("ParentKey", r.parentKey), ("ChildTable", r.childTable), ("ChildForeignKey", r.childForeignKey)] {
                 if !IntegrityRelationSettings.isIdentifier(value) {
@@ -225,6 +245,14 @@ public struct JobSettings: Sendable, Equatable, Codable {
 
     public init() {}
 
+    /// The allowed values of the numeric settings (see `ServiceSettings.Ranges`).
+    public enum Ranges {
+        /// Each running job holds a thread, a store connection and files (`DescriptorBudget`).
+        public static let maxConcurrentJobs = 1...32
+        /// At least the backup just made; the ceiling is only there so that every number has one.
+        public static let backupsToKeep = 1...10_000
+    }
+
     enum CodingKeys: String, CodingKey {
         case runJobs = "RunJobs", maxConcurrentJobs = "MaxConcurrentJobs", backupsToKeep = "BackupsToKeep", directory = "Directory"
     }
@@ -238,12 +266,8 @@ public struct JobSettings: Sendable, Equatable, Codable {
     }
 
     func validate() throws(ConfigValidationError) {
-        if !(1...32).contains(maxConcurrentJobs) {
-            throw ConfigValidationError(setting: "JobSettings.MaxConcurrentJobs", reason: "must be 1 to 32, got \(maxConcurrentJobs)")
-        }
-        if backupsToKeep < 1 {
-            throw ConfigValidationError(setting: "JobSettings.BackupsToKeep", reason: "must be at least 1, got \(backupsToKeep)")
-        }
+        try ConfigValidationError.check(maxConcurrentJobs, in: Ranges.maxConcurrentJobs, "JobSettings.MaxConcurrentJobs")
+        try ConfigValidationError.check(backupsToKeep, in: Ranges.backupsToKeep, "JobSettings.BackupsToKeep")
         if !directory.isEmpty && !directory.hasPrefix("/") {
             throw ConfigValidationError(setting: "JobSettings.Directory", reason: "must be an absolute path, got '\(directory)'")
         }
@@ -259,6 +283,15 @@ public struct DataRetentionSettings: Sendable, Equatable, Codable {
 
     public init() {}
 
+    /// The allowed values of the numeric settings (see `ServiceSettings.Ranges`).
+    public enum Ranges {
+        /// What the `data_retention` job's `retention_days` accepts (a hundred years): days become
+        /// milliseconds subtracted from now, which must not overflow.
+        public static let messageRetentionDays = 1...36_500
+        /// Posts deleted in one write transaction, which holds the store's writer meanwhile.
+        public static let batchSize = 1...100_000
+    }
+
     enum CodingKeys: String, CodingKey { case messageRetentionDays = "MessageRetentionDays", batchSize = "BatchSize" }
 
     public init(from decoder: Decoder) throws {
@@ -268,11 +301,7 @@ public struct DataRetentionSettings: Sendable, Equatable, Codable {
     }
 
     func validate() throws(ConfigValidationError) {
-        if messageRetentionDays < 1 {
-            throw ConfigValidationError(setting: "DataRetentionSettings.MessageRetentionDays", reason: "must be at least 1, got \(messageRetentionDays)")
-        }
-        if !(1...100_000).contains(batchSize) {
-            throw ConfigValidationError(setting: "DataRetentionSettings.BatchSize", reason: "must be 1 to 100000, got \(batchSize)")
-        }
+        try ConfigValidationError.check(messageRetentionDays, in: Ranges.messageRetentionDays, "DataRetentionSettings.MessageRetentionDays")
+        try ConfigValidationError.check(batchSize, in: Ranges.batchSize, "DataRetentionSettings.BatchSize")
     }
 }

@@ -70,6 +70,6 @@ import Testing
     @Test func negativeListenerCapsAreRefused() {
         var c = config(max: 10, reserved: nil)
         c.serviceSettings.listeners[0].maxConnectionsPerUid = -1
-        #expect(validationError(c)?.setting == "ServiceSettings.Listeners[0].MaxConnections")
+        #expect(validationError(c)?.setting == "ServiceSettings.Listeners[0].MaxConnectionsPerUid")
     }
 }

@@ -26,8 +26,8 @@ public struct DataRetentionWorker: JobWorker {
     public func run(_ job: Job, _ ctx: JobContext) throws -> JobResult {
         let settings = ctx.settings.dataRetentionSettings
         let days = try parameters.integer("retention_days", in: job) ?? Int64(settings.messageRetentionDays)
-        // The setting is not range-checked at load yet: a day count that cannot be a time fails the
-        // job instead of trapping.
+        // Both the parameter and the setting are 1...36500; checked again so arithmetic on a value
+        // from a store written by another version cannot trap.
         let (span, overflow) = days.multipliedReportingOverflow(by: 86_400_000)
         guard days >= 1, !overflow else { throw JobFailure("the retention must be at least 1 day and at most 36500 days, got \(days)") }
         let cutoff = clock.nowMilliseconds() - span

@@ -10,11 +10,12 @@ struct CommandResult {
 enum Command {
     @discardableResult
     static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
-                    timeout: TimeInterval = 60) throws -> CommandResult {
+                    timeout: TimeInterval = 60, in directory: String? = nil) throws -> CommandResult {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = arguments
         if let environment { p.environment = environment }
+        if let directory { p.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
@@ -43,11 +44,11 @@ enum Command {
         try run(Paths.tool("runuser")!, ["-u", user, "--", executable] + arguments, environment: environment)
     }
 
-    /// `stewardctl` with a socket, as root or as `user`.
+    /// `stewardctl` with a socket, as root or as `user`; in `directory` when given.
     @discardableResult
-    static func stewardctl(_ arguments: [String], socket: String, as user: String? = nil) throws -> CommandResult {
+    static func stewardctl(_ arguments: [String], socket: String, as user: String? = nil, in directory: String? = nil) throws -> CommandResult {
         let args = arguments + ["--socket", socket]
         if let user { return try runAs(user, Paths.stewardctl, args) }
-        return try run(Paths.stewardctl, args)
+        return try run(Paths.stewardctl, args, in: directory)
     }
 }
