@@ -61,6 +61,28 @@ import Testing
         #expect(try leftovers() == [])
     }
 
+    /// A record written through one path to the directory (a migrate writes through
+    /// `/proc/self/fd/N/`) means the same files to a reader that comes by another path: it names
+    /// files, not paths. (It held the writer's paths, so after a kill between the renames the next
+    /// daemon read a new config under the old rules file.)
+    @Test func theRecordMeansTheSameFilesWhateverPathTheDirectoryIsReachedBy() throws {
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try put("rules v1", rules)
+        // The config's rename will fail (a non-empty directory is in the way), so the write stops
+        // after its record and the rules' rename, as a kill there would leave it.
+        try FileManager.default.createDirectory(atPath: config + "/in-the-way", withIntermediateDirectories: true)
+        let fd = open(dir, O_RDONLY | O_DIRECTORY)
+        defer { close(fd) }
+        let pinned = "/proc/self/fd/\(fd)"
+        #expect(throws: ConfigStoreError.self) {
+            try AtomicFileGroup.write([(pinned + "/rules.json", Array("rules v2".utf8)), (pinned + "/config.json", Array("config v2".utf8))],
+                                      primary: pinned + "/config.json")
+        }
+        let record = try #require(FileManager.default.contents(atPath: dir + "/.config.json.commit"))
+        #expect(!String(decoding: record, as: UTF8.self).contains("/proc/"), "names, not the writer's paths")
+        #expect(try text(config) == "config v2" && text(rules) == "rules v2", "read by another path: the new set")
+    }
+
     @Test func theFileStoreWritesConfigAndRulesAsOneChange() throws {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var c = StewardConfig.development(dataDir: dir)

@@ -20,7 +20,9 @@ public enum AtomicFileGroup {
         for f in files {
             try AtomicFile.writeDurably(f.bytes, to: staged(f.path), exclusive: false, mode: mode, reportAs: f.path)
         }
-        let record = Array(files.map(\.path).joined(separator: "\n").utf8)
+        // Names, not paths: the record must mean the same files to a later reader that reaches the
+        // directory by another path (a migrate writes through `/proc/self/fd/N/`).
+        let record = Array(files.map { entry(for: $0.path, in: dir) }.joined(separator: "\n").utf8)
         do {
             try AtomicFile.write(record, to: commitRecord(primary), mode: mode)
         } catch {
@@ -34,7 +36,7 @@ public enum AtomicFileGroup {
 
     /// The file's bytes as of the last committed group write, nil when it does not exist.
     public static func read(_ path: String, primary: String) throws(ConfigStoreError) -> [UInt8]? {
-        if let record = try AtomicFile.read(commitRecord(primary)), listed(record).contains(path),
+        if let record = try AtomicFile.read(commitRecord(primary)), listed(record, in: PathName.directory(of: primary) ?? ".").contains(entry(for: path, in: PathName.directory(of: primary) ?? ".")),
            let bytes = try AtomicFile.read(staged(path)) {
             return bytes
         }
@@ -46,7 +48,7 @@ public enum AtomicFileGroup {
     static func complete(primary: String) throws(ConfigStoreError) {
         let dir = PathName.directory(of: primary) ?? "."
         if let record = try AtomicFile.read(commitRecord(primary)) {
-            try finish(listed(record), primary: primary, dir: dir)
+            try finish(listed(record, in: dir).map { $0.contains("/") ? $0 : dir + "/" + $0 }, primary: primary, dir: dir)
         }
     }
 
@@ -66,7 +68,15 @@ public enum AtomicFileGroup {
         (PathName.directory(of: path) ?? ".") + "/." + PathName.lastComponent(of: path) + suffix
     }
 
-    private static func listed(_ record: [UInt8]) -> [String] {
-        String(decoding: record, as: UTF8.self).split(separator: "\n").map(String.init)
+    /// A file as a commit record names it: its name when it is in the primary's directory (so the
+    /// record means the same files to a reader that reaches the directory by another path — a
+    /// migrate writes through `/proc/self/fd/N/`), its path otherwise.
+    static func entry(for path: String, in dir: String) -> String {
+        PathName.directory(of: path) == dir ? PathName.lastComponent(of: path) : path
+    }
+
+    /// The entries a commit record lists (one written with full paths reads the same).
+    private static func listed(_ record: [UInt8], in dir: String) -> [String] {
+        String(decoding: record, as: UTF8.self).split(separator: "\n").map { entry(for: String($0), in: dir) }
     }
 }
