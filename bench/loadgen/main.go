@@ -28,27 +28,32 @@ type result struct {
 	ReqPerSec float64 `json:"req_per_sec"`
 	P50us     float64 `json:"p50_us"`
 	P99us     float64 `json:"p99_us"`
+	// BodyBytes is the size of the last answer's body: equal sizes make a fair comparison.
+	BodyBytes int `json:"body_bytes"`
 }
 
-func readResponse(r *bufio.Reader) error {
+// expectStatus is the status line's prefix every answer must have.
+var expectStatus = "HTTP/1.1 200"
+
+func readResponse(r *bufio.Reader) (int, error) {
 	tp := textproto.NewReader(r)
 	status, err := tp.ReadLine()
 	if err != nil {
-		return err
+		return 0, err
 	}
-	if !strings.HasPrefix(status, "HTTP/1.1 200") {
-		return fmt.Errorf("status %q", status)
+	if !strings.HasPrefix(status, expectStatus) {
+		return 0, fmt.Errorf("status %q", status)
 	}
 	hdr, err := tp.ReadMIMEHeader()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	n, err := strconv.Atoi(hdr.Get("Content-Length"))
 	if err != nil {
-		return fmt.Errorf("no content-length")
+		return 0, fmt.Errorf("no content-length")
 	}
 	_, err = io.CopyN(io.Discard, r, int64(n))
-	return err
+	return n, err
 }
 
 func main() {
@@ -58,8 +63,12 @@ func main() {
 	duration := flag.Duration("duration", 5*time.Second, "how long to run")
 	keepAlive := flag.Bool("keepalive", true, "reuse connections")
 	name := flag.String("name", "", "server name for the report")
+	method := flag.String("method", "GET", "request method")
+	body := flag.String("body", "", "request body (sent with Content-Length)")
+	status := flag.Int("status", 200, "the status every answer must have")
 	firstAnswer := flag.Bool("first-answer", false, "measure one request from connect to answer (socket activation) and exit")
 	flag.Parse()
+	expectStatus = fmt.Sprintf("HTTP/1.1 %d", *status)
 
 	if *firstAnswer {
 		start := time.Now()
@@ -69,7 +78,7 @@ func main() {
 			os.Exit(1)
 		}
 		fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: _\r\nConnection: close\r\n\r\n", *path)
-		if err := readResponse(bufio.NewReader(c)); err != nil {
+		if _, err := readResponse(bufio.NewReader(c)); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
@@ -77,8 +86,13 @@ func main() {
 		return
 	}
 
-	req := []byte(fmt.Sprintf("GET %s HTTP/1.1\r\nHost: _\r\n\r\n", *path))
-	reqClose := []byte(fmt.Sprintf("GET %s HTTP/1.1\r\nHost: _\r\nConnection: close\r\n\r\n", *path))
+	framing := ""
+	if *body != "" {
+		framing = fmt.Sprintf("Content-Type: application/json\r\nContent-Length: %d\r\n", len(*body))
+	}
+	req := []byte(fmt.Sprintf("%s %s HTTP/1.1\r\nHost: _\r\n%s\r\n%s", *method, *path, framing, *body))
+	reqClose := []byte(fmt.Sprintf("%s %s HTTP/1.1\r\nHost: _\r\nConnection: close\r\n%s\r\n%s", *method, *path, framing, *body))
+	bodyBytes := 0
 	deadline := time.Now().Add(*duration)
 	var mu sync.Mutex
 	var all []time.Duration
@@ -90,6 +104,7 @@ func main() {
 			defer wg.Done()
 			lat := make([]time.Duration, 0, 1<<16)
 			errs := 0
+			size := 0
 			var c net.Conn
 			var r *bufio.Reader
 			for time.Now().Before(deadline) {
@@ -114,13 +129,18 @@ func main() {
 					c = nil
 					continue
 				}
-				if err := readResponse(r); err != nil {
+				n, err := readResponse(r)
+				if err != nil {
+					if errs == 0 {
+						fmt.Fprintln(os.Stderr, *name, err)
+					}
 					errs++
 					c.Close()
 					c = nil
 					continue
 				}
 				lat = append(lat, time.Since(t0))
+				size = n
 				if !*keepAlive {
 					c.Close()
 					c = nil
@@ -132,6 +152,9 @@ func main() {
 			mu.Lock()
 			all = append(all, lat...)
 			errors += errs
+			if size > 0 {
+				bodyBytes = size
+			}
 			mu.Unlock()
 		}()
 	}
@@ -148,6 +171,6 @@ func main() {
 		mode = "close"
 	}
 	out := result{Server: *name, Mode: mode, Conns: *conns, Requests: len(all), Errors: errors,
-		ReqPerSec: float64(len(all)) / duration.Seconds(), P50us: pct(0.50), P99us: pct(0.99)}
+		ReqPerSec: float64(len(all)) / duration.Seconds(), P50us: pct(0.50), P99us: pct(0.99), BodyBytes: bodyBytes}
 	json.NewEncoder(os.Stdout).Encode(out)
 }

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# The route benchmark: every route a user runs, stewardd (release, static stdlib) side by side in one
+# run, with one load generator, against what a user would pick instead —
+#   GET /system/ping, GET /server_busy: Go net/http (same bytes) and nginx (static);
+#   GET /jobs?per_page=60 over 1000 jobs, GET /jobs/{id}, POST /jobs: Go net/http + database/sql +
+#   mattn/go-sqlite3 on the system libsqlite3 (Mattermost's stack) running Mattermost's queries on a
+#   copy of the same store.
+# Keep-alive and a new connection per request, at 1, 4 and 32 connections. Reports req/s, p50, p99,
+# server CPU per request and answer sizes.
+#   bench/routes.sh [seconds-per-case]   (default 3; results in bench/out/routes.jsonl, routes.md)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps --bench
+DUR="${1:-3}"
+OUT=bench/out
+mkdir -p "$OUT"
+WORK=$(mktemp -d /tmp/steward-routes.XXXXXX)
+chmod 755 "$WORK"
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; sleep 0.3; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+echo "building stewardd (release, static Swift stdlib) and the Go programs..." >&2
+swift build -c release --static-swift-stdlib --product stewardd >/dev/null
+STEWARDD="$(swift build -c release --static-swift-stdlib --show-bin-path)/stewardd"
+(cd bench/loadgen && go build -o "$WORK/loadgen" .)
+# GOPATH mode: Debian's mattn/go-sqlite3 builds offline; libsqlite3 links the system library.
+(cd bench/goserver && GO111MODULE=off GOPATH=/usr/share/gocode go build -tags libsqlite3 -o "$WORK/goserver" .)
+LOADGEN="$WORK/loadgen"
+
+wait_socket() { for _ in $(seq 300); do [[ -S "$1" ]] && curl -sf --unix-socket "$1" http://_/api/v4/system/ping >/dev/null && return 0; sleep 0.05; done; echo "no answer on $1" >&2; exit 1; }
+cpu_ticks() { local t=0; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' /proc/$p/stat))); done; echo $t; }
+rss_kb() { local total=0; for p in "$@"; do total=$((total + $(awk '/VmRSS/{print $2}' /proc/$p/status))); done; echo $total; }
+
+# The store: created by stewardd, then 1000 jobs shaped like real ones (every Steward type, finished
+# ones with their result data, random ids, creation times spread over 90 days, inserted in random
+# order); the Go server gets a byte copy.
+"$STEWARDD" --data-dir "$WORK/steward" >"$WORK/stewardd.log" 2>&1 & SEED_PID=$!
+wait_socket "$WORK/steward/steward.sock"
+kill "$SEED_PID"; wait "$SEED_PID" || true
+python3 - "$WORK/steward" <<'PY'
+import json, random, sqlite3, sys, time
+d = sys.argv[1]
+cfg = json.load(open(d + "/config.json"))
+cfg.setdefault("JobSettings", {})["RunJobs"] = False   # jobs are listed, not run
+json.dump(cfg, open(d + "/config.json", "w"), indent=4)
+alphabet = "ybndrfg8ejkmcpqxot1uwisza345h769"
+rnd = random.Random(11)
+def nid(): return "".join(rnd.choice(alphabet) for _ in range(26))
+now = int(time.time() * 1000)
+rows = []
+for i in range(1000):
+    t = rnd.choice(["db_backup", "db_optimize", "integrity_check", "data_retention", "message_export"])
+    created = now - rnd.randrange(90 * 86400000)
+    jid = nid()
+    status = rnd.choices(["success", "warning", "error", "canceled", "pending"], [80, 8, 6, 3, 3])[0]
+    data = {}
+    if status in ("success", "warning"):
+        if t == "db_backup":
+            data = {"file": f"db_backup/db_backup-{created}-{jid}.db", "is_downloadable": "true",
+                    "size_bytes": str(rnd.randrange(10**8, 10**9)), "pages": str(rnd.randrange(10**5)), "quick_check": "ok"}
+        elif t == "db_optimize":
+            data = {"size_before_bytes": str(rnd.randrange(10**9)), "size_after_bytes": str(rnd.randrange(10**9)),
+                    "wal_before_bytes": str(rnd.randrange(10**7)), "wal_after_bytes": "0", "vacuumed": "false"}
+        elif t == "integrity_check":
+            data = {"orphans": str(rnd.randrange(50)), "page_check": "ok", "foreign_key_violations": "0", "truncated_relations": "0",
+                    "file": f"integrity_check/integrity_check-{created}-{jid}.json", "is_downloadable": "true"}
+        elif t == "data_retention":
+            data = {"cutoff": str(created - 90 * 86400000), "posts_deleted": str(rnd.randrange(10**5)), "reactions_deleted": str(rnd.randrange(10**4)),
+                    "file_infos_deleted": str(rnd.randrange(10**3)), "threads_deleted": str(rnd.randrange(10**3))}
+        else:
+            data = {"start_time": str(created - 86400000), "end_time": str(created), "messages_exported": str(rnd.randrange(10**5)),
+                    "file": f"message_export/message_export-{created}-{jid}.zip", "is_downloadable": "true"}
+    elif status == "error":
+        data = {"error": "the daemon stopped while the job was running (interrupted)"}
+    start = 0 if status == "pending" else created + rnd.randrange(1000)
+    rows.append((jid, t, created, start, start + rnd.randrange(600000) if start else 0, status, 0 if status == "pending" else 100,
+                 json.dumps(data, separators=(",", ":"), sort_keys=True)))
+rnd.shuffle(rows)
+c = sqlite3.connect(d + "/steward.db")
+c.executemany("INSERT INTO Jobs (Id, Type, Priority, CreateAt, StartAt, LastActivityAt, Status, Progress, Data) VALUES (?,?,0,?,?,?,?,?,?)", rows)
+c.commit()
+c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+open(d + "/job-id", "w").write(rows[500][0])
+PY
+cp "$WORK/steward/steward.db" "$WORK/go.db"
+JOB_ID=$(cat "$WORK/steward/job-id")
+
+"$STEWARDD" --data-dir "$WORK/steward" >"$WORK/stewardd.log" 2>&1 & PIDS+=($!); STEWARD_PID=$!
+"$WORK/goserver" "$WORK/go.sock" "$WORK/go.db" & PIDS+=($!); GO_PID=$!
+BUSY_BODY=$(cat <<'JSON'
+{"busy":false,"expires":-62135596800,"expires_ts":"Mon Jan 1 00:00:00 +0000 UTC 0001"}
+JSON
+)
+cat >"$WORK/nginx.conf" <<NGINX
+worker_processes 2;
+daemon off;
+pid $WORK/nginx.pid;
+error_log $WORK/nginx-error.log;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    keepalive_requests 1000000;
+    server {
+        listen unix:$WORK/nginx.sock;
+        default_type application/json;
+        add_header X-Request-ID baselinebaselinebaseline00;
+        add_header X-Version-ID 0.1.0.steward.0.false;
+        add_header X-Content-Type-Options nosniff;
+        add_header Referrer-Policy no-referrer;
+        add_header Expires 0;
+        location = /api/v4/system/ping { return 200 '{"ServerVersion":"0.1.0","status":"OK"}'; }
+        location = /api/v4/server_busy { return 200 '$BUSY_BODY'; }
+    }
+}
+NGINX
+nginx -c "$WORK/nginx.conf" -p "$WORK" & PIDS+=($!); NGINX_PID=$!
+wait_socket "$WORK/steward/steward.sock"; wait_socket "$WORK/go.sock"; wait_socket "$WORK/nginx.sock"
+sleep 1
+NGINX_ALL=$(echo $(pgrep -f "nginx -c $WORK/nginx.conf"; pgrep -P "$NGINX_PID" || true) | tr ' ' '\n' | sort -u | tr '\n' ' ')
+echo "{\"idle_rss_kb\":{\"steward\":$(rss_kb $STEWARD_PID),\"go\":$(rss_kb $GO_PID)}}" >"$OUT/routes-idle.json"
+
+declare -A SOCK=([steward]="$WORK/steward/steward.sock" [go]="$WORK/go.sock" [nginx]="$WORK/nginx.sock")
+declare -A PIDOF=([steward]="$STEWARD_PID" [go]="$GO_PID" [nginx]="$NGINX_ALL")
+# route name | method | path | body | status | servers
+ROUTES=(
+    "ping|GET|/api/v4/system/ping||200|steward go nginx"
+    "server_busy|GET|/api/v4/server_busy||200|steward go nginx"
+    "jobs_list|GET|/api/v4/jobs?per_page=60||200|steward go"
+    "job_get|GET|/api/v4/jobs/$JOB_ID||200|steward go"
+    "job_create|POST|/api/v4/jobs|{\"type\":\"db_optimize\",\"data\":{}}|201|steward go"
+)
+: >"$OUT/routes.jsonl"
+for spec in "${ROUTES[@]}"; do
+    IFS='|' read -r route method path body status servers <<<"$spec"
+    for mode in keepalive close; do
+        ka=true; [[ $mode == close ]] && ka=false
+        for conns in 1 4 32; do
+            for server in $servers; do
+                args=(-socket "${SOCK[$server]}" -path "$path" -method "$method" -status "$status" -conns "$conns" -keepalive=$ka)
+                [[ -n $body ]] && args+=(-body "$body")
+                "$LOADGEN" "${args[@]}" -duration 1s -name warmup >/dev/null
+                before=$(cpu_ticks ${PIDOF[$server]})
+                line=$("$LOADGEN" "${args[@]}" -duration "${DUR}s" -name "$server")
+                after=$(cpu_ticks ${PIDOF[$server]})
+                python3 -c 'import json,sys; r=json.loads(sys.argv[1]); r["route"]=sys.argv[2]; t=int(sys.argv[3]); r["cpu_us_per_req"]=round(t*10000/max(r["requests"],1),1); print(json.dumps(r))' \
+                    "$line" "$route" "$((after - before))" | tee -a "$OUT/routes.jsonl" >&2
+            done
+        done
+    done
+done
+echo "{\"steward_rss_after_load_kb\":$(rss_kb $STEWARD_PID)}" >>"$OUT/routes-idle.json"
+python3 bench/routes_report.py "$OUT" | tee "$OUT/routes.md"

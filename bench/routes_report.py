@@ -1,0 +1,38 @@
+"""Turns bench/out/routes.jsonl into the tables docs/performance.md quotes: per route, steward
+against Go (and nginx where it serves the route), with ratios, latency, CPU per request and sizes."""
+import json
+import sys
+from pathlib import Path
+
+out = Path(sys.argv[1])
+rows = [json.loads(l) for l in (out / "routes.jsonl").read_text().splitlines() if l.strip()]
+by = {(r["route"], r["server"], r["mode"], r["conns"]): r for r in rows}
+routes = list(dict.fromkeys(r["route"] for r in rows))
+
+for route in routes:
+    has_nginx = any(k[0] == route and k[1] == "nginx" for k in by)
+    print(f"\n**{route}**\n")
+    head = "| mode | conns | steward req/s | go req/s | steward/go |"
+    if has_nginx:
+        head += " nginx req/s | steward/nginx |"
+    head += " p50 µs s/g | p99 µs s/g | CPU µs/req s/g | body bytes s/g |"
+    print(head)
+    print("|" + "---|" * (head.count("|") - 1))
+    for mode in ("keepalive", "close"):
+        for conns in (1, 4, 32):
+            s, g, n = (by.get((route, x, mode, conns)) for x in ("steward", "go", "nginx"))
+            if not (s and g):
+                continue
+            line = f"| {mode} | {conns} | {s['req_per_sec']:.0f} | {g['req_per_sec']:.0f} | {s['req_per_sec'] / g['req_per_sec']:.2f}× |"
+            if has_nginx and n:
+                line += f" {n['req_per_sec']:.0f} | {s['req_per_sec'] / n['req_per_sec']:.2f}× |"
+            line += (f" {s['p50_us']:.0f} / {g['p50_us']:.0f} | {s['p99_us']:.0f} / {g['p99_us']:.0f} |"
+                     f" {s['cpu_us_per_req']} / {g['cpu_us_per_req']} | {s['body_bytes']} / {g['body_bytes']} |")
+            print(line)
+errors = sum(r["errors"] for r in rows)
+print(f"\nerrors across all runs: {errors}")
+idle = {}
+for line in (out / "routes-idle.json").read_text().splitlines():
+    idle.update(json.loads(line))
+print(f"idle RSS: steward {idle['idle_rss_kb']['steward'] / 1024:.1f} MB, go {idle['idle_rss_kb']['go'] / 1024:.1f} MB; "
+      f"steward after the runs {idle['steward_rss_after_load_kb'] / 1024:.1f} MB")
