@@ -8,6 +8,7 @@
 # Keep-alive and a new connection per request, at 1, 4 and 32 connections. Reports req/s, p50, p99,
 # server CPU per request and answer sizes.
 #   bench/routes.sh [seconds-per-case]   (default 3; results in bench/out/routes.jsonl, routes.md)
+#   ONLY='jobs_list|job_get' bench/routes.sh   runs only the routes whose names match
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps --bench
@@ -133,6 +134,7 @@ ROUTES=(
 : >"$OUT/routes.jsonl"
 for spec in "${ROUTES[@]}"; do
     IFS='|' read -r route method path body status servers <<<"$spec"
+    [[ -n ${ONLY:-} && ! $route =~ ^(${ONLY})$ ]] && continue
     for mode in keepalive close; do
         ka=true; [[ $mode == close ]] && ka=false
         for conns in 1 4 32; do

@@ -5,8 +5,11 @@ import Store
 /// The server-busy flag with Mattermost's semantics, persisted in the store's single-row
 /// `ServerBusy` table so a restart keeps it until it expires.
 ///
-/// The row is the truth: reads compare its expiry with the clock, so an expired row never reports
-/// busy even before the timer that deletes it has fired (or after a restart).
+/// The row is the durable copy; the daemon answers from the copy in memory, which every change
+/// writes through the store first (set, clear, expiry, and `resume` at start and after a recycle
+/// re-read it). Reads compare the expiry with the clock, so an expired state never reports busy
+/// even before the timer that deletes the row has fired. `state()` takes no store read and no
+/// suspension, so `GET /server_busy` is answered on the connection's loop.
 public final class ServerBusyService: Sendable {
     public static let defaultSeconds: Int64 = 3600
     public static let maxSeconds: Int64 = 86_400
@@ -16,11 +19,20 @@ public final class ServerBusyService: Sendable {
     private let logger: Logger
     private let expiryTimer = Locked<Task<Void, Never>?>(nil)
     private let changeHandlers = Locked<[@Sendable (Bool) -> Void]>([])
+    /// The expiry in milliseconds of the state in force, nil when not busy (as last written).
+    private let expiry = Locked<Int64?>(nil)
 
     public init(store: DatabasePool, clock: WallClock = .system, logger: Logger) {
         self.store = store
         self.clock = clock
         self.logger = logger
+        do {
+            let now = clock.nowMilliseconds()
+            let loaded = try store.readSync { conn in try Self.activeExpiry(conn, now: now) }
+            expiry.withLock { $0 = loaded }
+        } catch {
+            logger.error("could not read the busy state; not busy until it is set again", metadata: ["error": "\(error)"])
+        }
     }
 
     /// Parses the `seconds` query value as Mattermost does: absent or empty → 3600; otherwise a
@@ -44,6 +56,7 @@ public final class ServerBusyService: Sendable {
             s.bind(1, expiresAt).bind(2, now)
             try s.run()
         }
+        expiry.withLock { $0 = expiresAt }
         scheduleExpiry(atMilliseconds: expiresAt)
         notify(busy: true)
         return ServerBusyState(expiresAt: expiresAt / 1000)
@@ -52,23 +65,25 @@ public final class ServerBusyService: Sendable {
     /// Clears the busy flag (no-op when not busy).
     public func clear() async throws {
         try await store.write { conn in try conn.cached("DELETE FROM ServerBusy").run() }
+        expiry.withLock { $0 = nil }
         expiryTimer.withLock { $0?.cancel(); $0 = nil }
         notify(busy: false)
     }
 
-    /// The current state, read from the store.
-    public func state() async throws -> ServerBusyState {
+    /// The current state, from memory.
+    public func state() -> ServerBusyState {
         let now = clock.nowMilliseconds()
-        let expiresAt = try await store.read { conn -> Int64? in try Self.activeExpiry(conn, now: now) }
-        return ServerBusyState(expiresAt: expiresAt.map { $0 / 1000 })
+        let active = expiry.withLock { $0 }.flatMap { $0 > now ? $0 : nil }
+        return ServerBusyState(expiresAt: active.map { $0 / 1000 })
     }
 
-    public func isBusy() async throws -> Bool { try await state().busy }
+    public func isBusy() -> Bool { state().busy }
 
     /// Re-arms the expiry timer from the store: at startup and after a database recycle.
     public func resume() async throws {
         let now = clock.nowMilliseconds()
         let expiresAt = try await store.read { conn in try Self.activeExpiry(conn, now: now) }
+        expiry.withLock { $0 = expiresAt }
         if let expiresAt {
             logger.info("server busy state restored", metadata: ["busy_expires_at_ms": "\(expiresAt)"])
             scheduleExpiry(atMilliseconds: expiresAt)
@@ -111,6 +126,7 @@ public final class ServerBusyService: Sendable {
             guard !Task.isCancelled, let self else { return }
             do {
                 try await self.deleteExpired()
+                self.expiry.withLock { if let e = $0, e <= self.clock.nowMilliseconds() { $0 = nil } }
                 self.logger.notice("server busy state expired", metadata: ["event": "busy_expired"])
                 self.notify(busy: false)
             } catch {

@@ -11,6 +11,7 @@
 package main
 
 import (
+	"bytes"
 	"crypto/rand"
 	"database/sql"
 	"encoding/base32"
@@ -53,6 +54,22 @@ func newID() string {
 	return encoding.EncodeToString(b)
 }
 
+// send writes a whole answer with its Content-Length, as stewardd does (net/http would otherwise
+// switch to chunked encoding past its buffer).
+func send(w http.ResponseWriter, status int, body []byte) {
+	headers(w)
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+// encodeLine is json.Encoder's output: the value and a newline (Mattermost writes single jobs so).
+func encodeLine(v any) []byte {
+	var b bytes.Buffer
+	json.NewEncoder(&b).Encode(v)
+	return b.Bytes()
+}
+
 func headers(w http.ResponseWriter) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
@@ -90,8 +107,7 @@ func main() {
 
 	ping := []byte(`{"ServerVersion":"0.1.0","status":"OK"}`)
 	mux.HandleFunc("/api/v4/system/ping", func(w http.ResponseWriter, r *http.Request) {
-		headers(w)
-		w.Write(ping)
+		send(w, http.StatusOK, ping)
 	})
 
 	// Mattermost keeps the busy state in memory and encodes it per request.
@@ -107,8 +123,7 @@ func main() {
 			s.ExpiresTS = time.Unix(e, 0).UTC().Format("Mon Jan 2 15:04:05 -0700 MST 2006")
 		}
 		b, _ := json.Marshal(s)
-		headers(w)
-		w.Write(b)
+		send(w, http.StatusOK, b)
 	})
 
 	if len(os.Args) > 2 {
@@ -140,9 +155,7 @@ func main() {
 					w.WriteHeader(http.StatusInternalServerError)
 					return
 				}
-				headers(w)
-				w.WriteHeader(http.StatusCreated)
-				json.NewEncoder(w).Encode(j)
+				send(w, http.StatusCreated, encodeLine(j))
 				return
 			}
 			perPage, err := strconv.Atoi(r.URL.Query().Get("per_page"))
@@ -164,8 +177,7 @@ func main() {
 			}
 			rows.Close()
 			b, _ := json.Marshal(jobs)
-			headers(w)
-			w.Write(b)
+			send(w, http.StatusOK, b)
 		})
 		mux.HandleFunc("/api/v4/jobs/", func(w http.ResponseWriter, r *http.Request) {
 			id := strings.TrimPrefix(r.URL.Path, "/api/v4/jobs/")
@@ -174,8 +186,7 @@ func main() {
 				w.WriteHeader(http.StatusNotFound)
 				return
 			}
-			headers(w)
-			json.NewEncoder(w).Encode(j)
+			send(w, http.StatusOK, encodeLine(j))
 		})
 	}
 	http.Serve(l, mux)

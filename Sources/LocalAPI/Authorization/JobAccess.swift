@@ -13,12 +13,13 @@ enum JobAccess {
     /// The body of `POST /jobs`, as far as access needs it (the handler decodes CreateBody).
     struct Body: Decodable { var type: String? }
 
-    static func resolve(_ access: JobTypes.Access, _ request: APIRequest, _ parameters: [String: String], jobs: JobStore) async throws -> Resolved {
+    /// Runs on the connection's loop: at most one primary-key read of the store.
+    static func resolve(_ access: JobTypes.Access, _ request: APIRequest, _ parameters: [String: String], jobs: JobStore) throws -> Resolved {
         var job: Job?
         let type: String?
         if let id = parameters["job_id"] {
             guard NewID.isValid(id) else { throw AppError.invalidURLParam("job_id") }
-            guard let found = try await jobs.get(id) else { throw JobError.notFound }
+            guard let found = try jobs.getSync(id) else { throw JobError.notFound }
             job = found
             type = found.type
         } else if let t = parameters["job_type"] {

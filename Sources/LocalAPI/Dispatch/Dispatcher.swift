@@ -7,7 +7,8 @@ import StewardModel
 /// without permission is refused before its body is read. Handlers never check permissions.
 ///
 /// `begin` runs synchronously on the connection's loop and answers by itself whatever needs no
-/// handler (404, 405, 403, 400) or has an immediate one (ping); `finish` runs the async handler.
+/// handler (404, 405, 403, 400) or has an immediate one (ping, the busy state, job reads); a job
+/// route's type is resolved and checked there too. `finish` runs the async handler.
 public final class Dispatcher: Sendable {
     let router: Router
     let policy: PolicyProvider
@@ -108,12 +109,16 @@ public final class Dispatcher: Sendable {
             return .answered(respond(.malformedJSON("the request body is not valid JSON"), request))
         }
 
-        let context = RequestContext(request: request, parameters: parameters, services: services, baseLogger: logger, route: route)
-        if case .job = route.permission {
-            // The job type decides the permission: resolved (with a store read) in `finish`.
-            return .needsHandler(Pending(context: context, record: nil))
+        var context = RequestContext(request: request, parameters: parameters, services: services, baseLogger: logger, route: route)
+        var record: AuditLog.Record?
+        if case .job(let access) = route.permission {
+            switch authorizeJob(access, &context) {
+            case .refused(let response): return .answered(response)
+            case .authorized(let opened): record = opened
+            }
+        } else if route.audit == .always {
+            record = audit.open(request, route: route)
         }
-        var record = route.audit == .always ? audit.open(request, route: route) : nil
         if let immediate = route.immediate {
             do {
                 if let response = try immediate(context) {
@@ -131,33 +136,41 @@ public final class Dispatcher: Sendable {
         return .needsHandler(Pending(context: context, record: record))
     }
 
+    private enum JobAuthorization {
+        case authorized(AuditLog.Record?)
+        case refused(APIResponse)
+    }
+
+    /// A job route's per-type decision. Only peers holding some job permission get here
+    /// (`routeAndAuthorize`); now the job's type decides, in Mattermost's order: 400/404 for a bad
+    /// or unknown job, then the check. On the loop: at most one primary-key read.
+    private func authorizeJob(_ access: JobTypes.Access, _ context: inout RequestContext) -> JobAuthorization {
+        let request = context.request
+        do {
+            let resolved = try JobAccess.resolve(access, request, context.parameters, jobs: services.jobs.jobs)
+            if case .deny(let reason) = policy.current.check(request.peer, requires: resolved.permission) {
+                audit.denied(request, route: context.route, reason: reason, permission: resolved.permission.description)
+                let uid = request.peer.isUnknown ? nil : request.peer.uid
+                return .refused(respond(.forbidden(uid: uid, permission: resolved.permission.description), request))
+            }
+            context.job = resolved.job
+            let opened = context.route.audit == .always ? audit.open(request, route: context.route, permission: resolved.permission.description) : nil
+            return .authorized(opened)
+        } catch {
+            let e = ErrorMapping.appError(for: error, route: context.route, requestID: request.requestID, logger: context.logger)
+            if context.route.audit == .always {
+                // A privileged call that failed before its type was known is still an entry.
+                var failed = audit.open(request, route: context.route)
+                failed.succeeded(status: e.statusCode)
+                failed.finish()
+            }
+            return .refused(.error(e))
+        }
+    }
+
     public func finish(_ pending: Pending) async -> APIResponse {
         var record = pending.record
-        var context = pending.context
-        if case .job(let access) = context.route.permission {
-            // Only peers holding some job permission get here (`routeAndAuthorize`); now the job's
-            // type decides, in Mattermost's order: 400/404 for a bad or unknown job, then the check.
-            let request = context.request
-            do {
-                let resolved = try await JobAccess.resolve(access, request, context.parameters, jobs: services.jobs.jobs)
-                if case .deny(let reason) = policy.current.check(request.peer, requires: resolved.permission) {
-                    audit.denied(request, route: context.route, reason: reason, permission: resolved.permission.description)
-                    let uid = request.peer.isUnknown ? nil : request.peer.uid
-                    return respond(.forbidden(uid: uid, permission: resolved.permission.description), request)
-                }
-                context.job = resolved.job
-                if context.route.audit == .always { record = audit.open(request, route: context.route, permission: resolved.permission.description) }
-            } catch {
-                let e = ErrorMapping.appError(for: error, route: context.route, requestID: request.requestID, logger: context.logger)
-                if context.route.audit == .always {
-                    // A privileged call that failed before its type was known is still an entry.
-                    var failed = audit.open(request, route: context.route)
-                    failed.succeeded(status: e.statusCode)
-                    failed.finish()
-                }
-                return .error(e)
-            }
-        }
+        let context = pending.context
         defer { record?.finish() }
         do {
             let response = try await context.route.handler(context)

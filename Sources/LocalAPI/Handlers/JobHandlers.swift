@@ -18,7 +18,11 @@ enum JobHandlers {
         .json(job.json + "\n", status: status)
     }
 
-    @Sendable static func list(_ ctx: RequestContext) async throws -> APIResponse {
+    // Reads are answered on the connection's loop (immediate): each is bounded — one primary-key
+    // lookup, or at most 200 jobs or 1000 log lines read through an index in the order asked.
+    // The async handlers are the same code, for callers without a loop.
+
+    @Sendable static func quickList(_ ctx: RequestContext) throws -> APIResponse? {
         let q = ctx.request.query
         var status: JobStatus?
         if let s = q["status"], !s.isEmpty {
@@ -26,16 +30,42 @@ enum JobHandlers {
             status = parsed
         }
         let type = q["job_type"] ?? ""
-        let types = type.isEmpty ? JobTypes.allTypes.filter { JobTypes.permissions($0, .read) != nil } : [type]
         let (offset, limit) = paging(q)
-        return .json(Job.json(try await ctx.services.jobs.jobs.list(types: types, status: status, offset: offset, limit: limit)))
+        return .json(Job.json(try ctx.services.jobs.jobs.listSync(types: type.isEmpty ? readableTypes : [type], status: status, offset: offset, limit: limit)))
     }
 
-    @Sendable static func byType(_ ctx: RequestContext) async throws -> APIResponse {
+    /// Every type with a read mapping: what `GET /jobs` without a type lists.
+    static let readableTypes = JobTypes.allTypes.filter { JobTypes.permissions($0, .read) != nil }
+
+    @Sendable static func quickByType(_ ctx: RequestContext) throws -> APIResponse? {
         let (offset, limit) = paging(ctx.request.query)
         let type = ctx.parameters["job_type"] ?? ""
-        return .json(Job.json(try await ctx.services.jobs.jobs.list(types: [type], status: nil, offset: offset, limit: limit)))
+        return .json(Job.json(try ctx.services.jobs.jobs.listSync(types: [type], status: nil, offset: offset, limit: limit)))
     }
+
+    @Sendable static func quickGet(_ ctx: RequestContext) throws -> APIResponse? {
+        guard let job = ctx.job else { throw JobError.notFound }
+        return jobBody(job)
+    }
+
+    @Sendable static func quickLogs(_ ctx: RequestContext) throws -> APIResponse? {
+        guard let job = ctx.job else { throw JobError.notFound }
+        let offset = max(0, ctx.request.query["offset"].flatMap(Int.init) ?? 0)
+        let limit = min(1000, max(0, ctx.request.query["limit"].flatMap(Int.init) ?? 100))
+        let entries = try ctx.services.jobs.jobs.logsSync(job.id, offset: offset, limit: limit)
+        return .json("[" + entries.map(\.json).joined(separator: ",") + "]")
+    }
+
+    /// The job type catalogue (a Steward extension): from memory.
+    @Sendable static func quickTypes(_ ctx: RequestContext) throws -> APIResponse? {
+        .json(JobTypeInfo.json(ctx.services.jobs.catalogue))
+    }
+
+    @Sendable static func list(_ ctx: RequestContext) async throws -> APIResponse { try quickList(ctx)! }
+    @Sendable static func byType(_ ctx: RequestContext) async throws -> APIResponse { try quickByType(ctx)! }
+    @Sendable static func get(_ ctx: RequestContext) async throws -> APIResponse { try quickGet(ctx)! }
+    @Sendable static func logs(_ ctx: RequestContext) async throws -> APIResponse { try quickLogs(ctx)! }
+    @Sendable static func types(_ ctx: RequestContext) async throws -> APIResponse { try quickTypes(ctx)! }
 
     struct CreateBody: Decodable {
         var type: String?
@@ -45,16 +75,6 @@ enum JobHandlers {
     @Sendable static func create(_ ctx: RequestContext) async throws -> APIResponse {
         guard let body = try? ctx.request.decodeJSON(CreateBody.self), let type = body.type else { throw AppError.invalidBodyParam("job") }
         return jobBody(try await ctx.services.jobs.create(type: type, data: body.data ?? [:]), status: 201)
-    }
-
-    /// The job type catalogue (a Steward extension).
-    @Sendable static func types(_ ctx: RequestContext) async throws -> APIResponse {
-        .json(JobTypeInfo.json(ctx.services.jobs.catalogue))
-    }
-
-    @Sendable static func get(_ ctx: RequestContext) async throws -> APIResponse {
-        guard let job = ctx.job else { throw JobError.notFound }
-        return jobBody(job)
     }
 
     @Sendable static func cancel(_ ctx: RequestContext) async throws -> APIResponse {
@@ -84,14 +104,6 @@ enum JobHandlers {
         guard let raw = body.status, !raw.isEmpty else { throw AppError.invalidBodyParam("status") }
         try await ctx.services.jobs.setStatus(job, to: raw, force: body.force ?? false)
         return .ok
-    }
-
-    @Sendable static func logs(_ ctx: RequestContext) async throws -> APIResponse {
-        guard let job = ctx.job else { throw JobError.notFound }
-        let offset = max(0, ctx.request.query["offset"].flatMap(Int.init) ?? 0)
-        let limit = min(1000, max(0, ctx.request.query["limit"].flatMap(Int.init) ?? 100))
-        let entries = try await ctx.services.jobs.jobs.logs(job.id, offset: offset, limit: limit)
-        return .json("[" + entries.map(\.json).joined(separator: ",") + "]")
     }
 
     @Sendable static func delete(_ ctx: RequestContext) async throws -> APIResponse {

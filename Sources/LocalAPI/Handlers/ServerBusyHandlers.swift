@@ -10,8 +10,13 @@ enum ServerBusyHandlers {
         return .ok
     }
 
+    /// Answered on the connection's loop: the state lives in memory.
+    @Sendable static func quickGet(_ ctx: RequestContext) throws -> APIResponse? {
+        .json(ctx.services.busy.state().json)
+    }
+
     @Sendable static func get(_ ctx: RequestContext) async throws -> APIResponse {
-        .json(try await ctx.services.busy.state().json)
+        .json(ctx.services.busy.state().json)
     }
 
     @Sendable static func clear(_ ctx: RequestContext) async throws -> APIResponse {

@@ -83,14 +83,7 @@ public final class JobEngine: Sendable {
     private func schedule() async {
         let config = settings.current.jobSettings
         guard config.runJobs else { return }
-        let isBusy: Bool
-        do {
-            isBusy = try await busy.isBusy()
-        } catch {
-            // Unknown counts as busy: only the jobs that may run while busy start.
-            logger.warning("could not read the busy state; starting only jobs that run while busy", metadata: ["error": "\(error)"])
-            isBusy = true
-        }
+        let isBusy = busy.isBusy()
         let types = Set(workers.values.filter { !isBusy || $0.isCritical }.map(\.type))
         while runningCount < config.maxConcurrentJobs {
             let busyIDs = running.withLock { Set($0.keys) }

@@ -40,7 +40,17 @@ public struct JobStore: Sendable {
                     Timestamp INTEGER NOT NULL,
                     PRIMARY KEY (JobId, Idx)
                 );
-                """)
+                """),
+        // Lists are ordered by (CreateAt DESC, Id DESC): indexes in that order let SQLite walk them
+        // backwards and stop at the page, instead of sorting every listed job per request.
+        Migration(
+            name: "0003_jobs_list_order",
+            sql: """
+                DROP INDEX IF EXISTS idx_jobs_create_at;
+                DROP INDEX IF EXISTS idx_jobs_type_create_at;
+                CREATE INDEX idx_jobs_create_at_id ON Jobs (CreateAt, Id);
+                CREATE INDEX idx_jobs_type_create_at_id ON Jobs (Type, CreateAt, Id);
+                """),
     ]
 
     static let columns = "Id, Type, Priority, CreateAt, StartAt, LastActivityAt, Status, Progress, Data"
@@ -66,6 +76,11 @@ public struct JobStore: Sendable {
         try await db.read { conn in try Self.get(conn, id) }
     }
 
+    /// `get` on the caller's thread: one primary-key lookup, cheap enough for a connection's loop.
+    public func getSync(_ id: String) throws -> Job? {
+        try db.readSync { conn in try Self.get(conn, id) }
+    }
+
     static func get(_ conn: Connection, _ id: String) throws -> Job? {
         let s = try conn.cached("SELECT \(columns) FROM Jobs WHERE Id = ?")
         s.bind(1, id)
@@ -75,20 +90,39 @@ public struct JobStore: Sendable {
 
     /// Newest first (Mattermost orders by CreateAt DESC).
     public func list(types: [String], status: JobStatus?, offset: Int, limit: Int) async throws -> [Job] {
+        try await db.read { conn in try Self.list(conn, types: types, status: status, offset: offset, limit: limit) }
+    }
+
+    /// `list` on the caller's thread: at most 200 rows, read through an index in list order.
+    public func listSync(types: [String], status: JobStatus?, offset: Int, limit: Int) throws -> [Job] {
+        try db.readSync { conn in try Self.list(conn, types: types, status: status, offset: offset, limit: limit) }
+    }
+
+    static func list(_ conn: Connection, types: [String], status: JobStatus?, offset: Int, limit: Int) throws -> [Job] {
         guard limit > 0, !types.isEmpty else { return [] }
-        return try await db.read { conn in
-            let marks = Array(repeating: "?", count: types.count).joined(separator: ",")
-            let s = try conn.cached(
-                "SELECT \(Self.columns) FROM Jobs WHERE Type IN (\(marks))\(status == nil ? "" : " AND Status = ?") ORDER BY CreateAt DESC, Id DESC LIMIT ? OFFSET ?")
-            var i: Int32 = 1
-            for t in types { s.bind(i, t); i += 1 }
-            if let status { s.bind(i, status.rawValue); i += 1 }
-            s.bind(i, Int64(limit)).bind(i + 1, Int64(offset))
-            defer { s.reset() }
-            var out: [Job] = []
-            while try s.step() { out.append(Self.job(s)) }
-            return out
+        // Most lists ask for every type one may read: then the few other known types are left out
+        // instead (every stored job has a known type: creation checks it), so the query walks the
+        // (CreateAt, Id) index and stops after the page rather than merging one range per type.
+        let excluded = JobTypes.allTypes.filter { !types.contains($0) }
+        let filter: [String], clause: String
+        if types.count > 1 && excluded.count < types.count && Set(types).isSubset(of: JobTypes.allTypes) {
+            filter = excluded
+            clause = excluded.isEmpty ? "1" : "Type NOT IN (\(Array(repeating: "?", count: excluded.count).joined(separator: ",")))"
+        } else {
+            filter = types
+            clause = "Type IN (\(Array(repeating: "?", count: types.count).joined(separator: ",")))"
         }
+        let s = try conn.cached(
+            "SELECT \(Self.columns) FROM Jobs WHERE \(clause)\(status == nil ? "" : " AND Status = ?") ORDER BY CreateAt DESC, Id DESC LIMIT ? OFFSET ?")
+        var i: Int32 = 1
+        for t in filter { s.bind(i, t); i += 1 }
+        if let status { s.bind(i, status.rawValue); i += 1 }
+        s.bind(i, Int64(limit)).bind(i + 1, Int64(offset))
+        defer { s.reset() }
+        var out: [Job] = []
+        out.reserveCapacity(limit)
+        while try s.step() { out.append(Self.job(s)) }
+        return out
     }
 
     /// Moves a job from `from` to `to` only if it is still in `from`; returns whether it moved.
@@ -158,16 +192,23 @@ public struct JobStore: Sendable {
     }
 
     public func logs(_ id: String, offset: Int, limit: Int) async throws -> [JobLogEntry] {
-        try await db.read { conn in
-            let s = try conn.cached("SELECT Idx, Level, Msg, Progress, Timestamp FROM JobLogs WHERE JobId = ? AND Idx >= ? ORDER BY Idx LIMIT ?")
-            s.bind(1, id).bind(2, Int64(offset)).bind(3, Int64(limit))
-            defer { s.reset() }
-            var out: [JobLogEntry] = []
-            while try s.step() {
-                out.append(JobLogEntry(idx: s.int64(0), level: s.string(1) ?? "", msg: s.string(2) ?? "", progress: s.int64(3), timestamp: s.int64(4)))
-            }
-            return out
+        try await db.read { conn in try Self.logs(conn, id, offset: offset, limit: limit) }
+    }
+
+    /// `logs` on the caller's thread: at most 1000 rows by primary key.
+    public func logsSync(_ id: String, offset: Int, limit: Int) throws -> [JobLogEntry] {
+        try db.readSync { conn in try Self.logs(conn, id, offset: offset, limit: limit) }
+    }
+
+    static func logs(_ conn: Connection, _ id: String, offset: Int, limit: Int) throws -> [JobLogEntry] {
+        let s = try conn.cached("SELECT Idx, Level, Msg, Progress, Timestamp FROM JobLogs WHERE JobId = ? AND Idx >= ? ORDER BY Idx LIMIT ?")
+        s.bind(1, id).bind(2, Int64(offset)).bind(3, Int64(limit))
+        defer { s.reset() }
+        var out: [JobLogEntry] = []
+        while try s.step() {
+            out.append(JobLogEntry(idx: s.int64(0), level: s.string(1) ?? "", msg: s.string(2) ?? "", progress: s.int64(3), timestamp: s.int64(4)))
         }
+        return out
     }
 
     public func delete(_ id: String) async throws {
