@@ -23,9 +23,9 @@ for route in routes:
             s, g, n = (by.get((route, x, mode, conns)) for x in ("steward", "go", "nginx"))
             if not (s and g):
                 continue
-            line = f"| {mode} | {conns} | {s['req_per_sec']:.0f} | {g['req_per_sec']:.0f} | {s["req_per_sec"] / max(g["req_per_sec"], 1e-9):.2f}× |"
+            line = f"| {mode} | {conns} | {s['req_per_sec']:.0f} | {g['req_per_sec']:.0f} | {s['req_per_sec'] / max(g['req_per_sec'], 1e-9):.2f}× |"
             if has_nginx and n:
-                line += f" {n['req_per_sec']:.0f} | {s["req_per_sec"] / max(n["req_per_sec"], 1e-9):.2f}× |"
+                line += f" {n['req_per_sec']:.0f} | {s['req_per_sec'] / max(n['req_per_sec'], 1e-9):.2f}× |"
             line += (f" {s['p50_us']:.0f} / {g['p50_us']:.0f} | {s['p99_us']:.0f} / {g['p99_us']:.0f} |"
                      f" {s['cpu_us_per_req']} / {g['cpu_us_per_req']} | {s['body_bytes']} / {g['body_bytes']} |")
             print(line)

@@ -21,6 +21,7 @@ public final class ServerBusyService: Sendable {
     private let changeHandlers = Locked<[@Sendable (Bool) -> Void]>([])
     /// The expiry in milliseconds of the state in force, nil when not busy (as last written).
     private let expiry = Locked<Int64?>(nil)
+    private let encoded = Locked<(state: ServerBusyState, json: String)?>(nil)
 
     public init(store: DatabasePool, clock: WallClock = .system, logger: Logger) {
         self.store = store
@@ -78,6 +79,18 @@ public final class ServerBusyService: Sendable {
     }
 
     public func isBusy() -> Bool { state().busy }
+
+    /// `state().json`, encoded once per state rather than per request (the answer of
+    /// `GET /server_busy`, which polling scripts call often).
+    public func stateJSON() -> String {
+        let current = state()
+        return encoded.withLock { cache in
+            if let cache, cache.state == current { return cache.json }
+            let json = current.json
+            cache = (current, json)
+            return json
+        }
+    }
 
     /// Re-arms the expiry timer from the store: at startup and after a database recycle.
     public func resume() async throws {

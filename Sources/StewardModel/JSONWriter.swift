@@ -5,35 +5,72 @@ public struct JSONWriter: Sendable {
 
     public init() {}
 
+    /// Writes one object; fields go straight into the output in the order written.
     public mutating func object(_ body: (inout ObjectWriter) -> Void) {
         var o = ObjectWriter()
+        swap(&o.out, &output)
+        o.out.append("{")
         body(&o)
-        output += "{" + o.parts.joined(separator: ",") + "}"
+        o.out.append("}")
+        swap(&o.out, &output)
     }
 
     public struct ObjectWriter: Sendable {
-        fileprivate var parts: [String] = []
+        fileprivate var out = ""
+        fileprivate var first = true
+
+        private mutating func key(_ key: String) {
+            if !first { out.append(",") }
+            first = false
+            JSONWriter.appendQuoted(key, to: &out)
+            out.append(":")
+        }
 
         public mutating func field(_ key: String, _ value: String) {
-            parts.append(JSONWriter.quote(key) + ":" + JSONWriter.quote(value))
+            self.key(key)
+            JSONWriter.appendQuoted(value, to: &out)
         }
         public mutating func field(_ key: String, _ value: Int) {
-            parts.append(JSONWriter.quote(key) + ":" + String(value))
+            self.key(key)
+            out.append(String(value))
         }
         public mutating func field(_ key: String, _ value: Int64) {
-            parts.append(JSONWriter.quote(key) + ":" + String(value))
+            self.key(key)
+            out.append(String(value))
         }
         public mutating func field(_ key: String, _ value: Bool) {
-            parts.append(JSONWriter.quote(key) + ":" + (value ? "true" : "false"))
+            self.key(key)
+            out.append(value ? "true" : "false")
         }
         /// A value that is already JSON (an object or array written elsewhere).
         public mutating func raw(_ key: String, _ json: String) {
-            parts.append(JSONWriter.quote(key) + ":" + json)
+            self.key(key)
+            out.append(json)
+        }
+    }
+
+    public static func quote(_ s: String) -> String {
+        var out = ""
+        appendQuoted(s, to: &out)
+        return out
+    }
+
+    /// Appends `s` as a JSON string literal. Most strings (ids, types, numbers as text) need no
+    /// escape: one scan of their bytes, then one append.
+    public static func appendQuoted(_ s: String, to out: inout String) {
+        // 0xE2 starts U+2028 and U+2029 (escaped below): such strings take the careful path.
+        let plain = s.utf8.allSatisfy { $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C && $0 != 0x3C && $0 != 0x3E && $0 != 0x26 && $0 != 0xE2 }
+        if plain {
+            out.append("\"")
+            out.append(s)
+            out.append("\"")
+        } else {
+            out.append(escaped(s))
         }
     }
 
     /// JSON string literal with the escapes RFC 8259 requires (and `<`, `>`, `&` as Go does).
-    public static func quote(_ s: String) -> String {
+    static func escaped(_ s: String) -> String {
         var out = "\""
         out.reserveCapacity(s.utf8.count + 2)
         for scalar in s.unicodeScalars {

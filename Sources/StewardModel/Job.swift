@@ -60,10 +60,27 @@ public struct Job: Sendable, Equatable, Codable {
     }
 
     public static func dataJSON(_ data: [String: String]) -> String {
-        "{" + data.keys.sorted().map { JSONWriter.quote($0) + ":" + JSONWriter.quote(data[$0]!) }.joined(separator: ",") + "}"
+        var out = "{"
+        for (i, key) in data.keys.sorted().enumerated() {
+            if i > 0 { out.append(",") }
+            JSONWriter.appendQuoted(key, to: &out)
+            out.append(":")
+            JSONWriter.appendQuoted(data[key]!, to: &out)
+        }
+        out.append("}")
+        return out
     }
 
-    public static func json(_ jobs: [Job]) -> String { "[" + jobs.map(\.json).joined(separator: ",") + "]" }
+    public static func json(_ jobs: [Job]) -> String {
+        var out = "["
+        out.reserveCapacity(jobs.count * 256)
+        for (i, job) in jobs.enumerated() {
+            if i > 0 { out.append(",") }
+            out.append(job.json)
+        }
+        out.append("]")
+        return out
+    }
 }
 
 /// Mattermost's job statuses.

@@ -153,6 +153,10 @@ public final class Statement {
     let handle: OpaquePointer
     unowned let connection: Connection
     let sql: String
+    /// The first bind that failed since the last reset (an index out of range, no memory): `step`
+    /// throws it rather than running the statement with a parameter missing. Binds chain, so the
+    /// error waits here instead of making every call site `try`.
+    private var bindFailure: Int32 = SQLITE_OK
 
     init(connection: Connection, sql: String) throws {
         var stmt: OpaquePointer?
@@ -168,26 +172,32 @@ public final class Statement {
     public func reset() {
         sqlite3_reset(handle)
         sqlite3_clear_bindings(handle)
+        bindFailure = SQLITE_OK
     }
 
     @discardableResult
     public func bind(_ index: Int32, _ value: Int64?) -> Statement {
-        if let value { sqlite3_bind_int64(handle, index, value) } else { sqlite3_bind_null(handle, index) }
+        record(value.map { sqlite3_bind_int64(handle, index, $0) } ?? sqlite3_bind_null(handle, index))
         return self
     }
 
     @discardableResult
     public func bind(_ index: Int32, _ value: String?) -> Statement {
-        if let value {
-            sqlite3_bind_text(handle, index, value, -1, steward_sqlite_transient())
-        } else {
-            sqlite3_bind_null(handle, index)
-        }
+        record(value.map { sqlite3_bind_text(handle, index, $0, -1, steward_sqlite_transient()) } ?? sqlite3_bind_null(handle, index))
         return self
     }
 
-    /// Advances to the next row; `false` when done.
+    private func record(_ rc: Int32) {
+        if rc != SQLITE_OK && bindFailure == SQLITE_OK { bindFailure = rc }
+    }
+
+    /// Advances to the next row; `false` when done. Throws a failed bind first.
     public func step() throws -> Bool {
+        if bindFailure != SQLITE_OK {
+            let e = SQLiteError(code: bindFailure, message: "binding a parameter failed (\(String(cString: sqlite3_errstr(bindFailure)))) in: \(sql)")
+            reset()
+            throw e
+        }
         let rc = sqlite3_step(handle)
         switch rc {
         case SQLITE_ROW: return true

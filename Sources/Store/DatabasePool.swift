@@ -12,10 +12,13 @@ public final class DatabasePool: @unchecked Sendable {
         public var path: String
         public var maxIdleReaders: Int
         public var busyTimeoutMilliseconds: Int
-        public init(path: String, maxIdleReaders: Int = 4, busyTimeoutMilliseconds: Int = 5000) {
+        /// Readers open at once, idle or busy: past it a read waits for one to come back.
+        public var maxOpenReaders: Int
+        public init(path: String, maxIdleReaders: Int = 4, busyTimeoutMilliseconds: Int = 5000, maxOpenReaders: Int = 32) {
             self.path = path
             self.maxIdleReaders = maxIdleReaders
             self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
+            self.maxOpenReaders = max(1, maxOpenReaders)
         }
     }
 
@@ -30,6 +33,9 @@ public final class DatabasePool: @unchecked Sendable {
     private let readers: Locked<ReaderState>
     private let migrations: [Migration]
     private let queue = DispatchQueue(label: "steward.store", attributes: .concurrent)
+    /// Places for open readers (`Options.maxOpenReaders`): a burst of reads waits instead of opening
+    /// a connection each.
+    private let readerPlaces: DispatchSemaphore
 
     /// Opens the store at `options.path`, creating it if needed, and applies `migrations`.
     public init(options: Options, migrations: [Migration]) throws {
@@ -37,6 +43,7 @@ public final class DatabasePool: @unchecked Sendable {
         try Migrator.apply(migrations, on: w)
         self.writer = Locked(w)
         self.readers = Locked(ReaderState(options: options))
+        self.readerPlaces = DispatchSemaphore(value: options.maxOpenReaders)
         self.migrations = migrations
     }
 
@@ -113,6 +120,16 @@ public final class DatabasePool: @unchecked Sendable {
     }
 
     private func checkoutReader() throws -> Connection {
+        readerPlaces.wait()
+        do {
+            return try takeReader()
+        } catch {
+            readerPlaces.signal()
+            throw error
+        }
+    }
+
+    private func takeReader() throws -> Connection {
         let (reused, options, generation, epoch) = readers.withLock { state in
             (state.idle.popLast(), state.options, state.generation, state.statementEpoch)
         }
@@ -126,6 +143,7 @@ public final class DatabasePool: @unchecked Sendable {
     }
 
     private func checkin(_ conn: Connection) {
+        defer { readerPlaces.signal() }
         // A reader left inside a transaction would serve an old snapshot forever: never reuse it.
         if conn.isInTransaction { return }
         // A reader from an older generation is dropped here, which closes it.

@@ -12,11 +12,11 @@ enum ServerBusyHandlers {
 
     /// Answered on the connection's loop: the state lives in memory.
     @Sendable static func quickGet(_ ctx: RequestContext) throws -> APIResponse? {
-        .json(ctx.services.busy.state().json)
+        .json(ctx.services.busy.stateJSON())
     }
 
     @Sendable static func get(_ ctx: RequestContext) async throws -> APIResponse {
-        .json(ctx.services.busy.state().json)
+        .json(ctx.services.busy.stateJSON())
     }
 
     @Sendable static func clear(_ ctx: RequestContext) async throws -> APIResponse {

@@ -56,7 +56,9 @@ public struct JobStore: Sendable {
     static let columns = "Id, Type, Priority, CreateAt, StartAt, LastActivityAt, Status, Progress, Data"
 
     static func job(_ s: Statement) -> Job {
-        let data = (s.string(8)).flatMap { try? JSONDecoderLite.stringMap($0) } ?? [:]
+        // Job data is written as a flat string map; anything else an older version or a hand left
+        // there goes through Foundation's decoder (and is dropped if even that cannot read it).
+        let data = s.withText(8) { $0.flatMap(JSONStringMap.parse) } ?? s.string(8).flatMap { try? JSONDecoderLite.stringMap($0) } ?? [:]
         return Job(
             id: s.string(0) ?? "", type: s.string(1) ?? "", priority: s.int64(2), createAt: s.int64(3), startAt: s.int64(4),
             lastActivityAt: s.int64(5), status: JobStatus(rawValue: s.string(6) ?? "") ?? .error, progress: s.int64(7), data: data)

@@ -1,0 +1,132 @@
+/// A reader for the one JSON shape job data has: an object whose values are all strings
+/// (Mattermost's `StringMap`). Job lists decode one per row, and Foundation's `JSONDecoder` cost
+/// about 40 µs each — most of a list's time. Anything else (another value type, a syntax error)
+/// answers nil, and the caller decides.
+public enum JSONStringMap {
+    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> [String: String]? {
+        var p = Parser(bytes: bytes)
+        return p.object()
+    }
+
+    public static func parse(_ text: String) -> [String: String]? {
+        var copy = text
+        return copy.withUTF8 { parse($0) }
+    }
+
+    private struct Parser {
+        let bytes: UnsafeBufferPointer<UInt8>
+        var i = 0
+
+        mutating func skipSpace() {
+            while i < bytes.count, bytes[i] == 0x20 || bytes[i] == 0x0A || bytes[i] == 0x0D || bytes[i] == 0x09 { i += 1 }
+        }
+
+        mutating func expect(_ c: UInt8) -> Bool {
+            skipSpace()
+            guard i < bytes.count, bytes[i] == c else { return false }
+            i += 1
+            return true
+        }
+
+        mutating func object() -> [String: String]? {
+            guard expect(UInt8(ascii: "{")) else { return nil }
+            var out: [String: String] = [:]
+            skipSpace()
+            if i < bytes.count, bytes[i] == UInt8(ascii: "}") {
+                i += 1
+                return atEnd() ? out : nil
+            }
+            while true {
+                guard let key = string(), expect(UInt8(ascii: ":")), let value = string() else { return nil }
+                // A repeated key keeps its first value, as Foundation's decoder (used before) does.
+                if out[key] == nil { out[key] = value }
+                if expect(UInt8(ascii: ",")) { continue }
+                guard expect(UInt8(ascii: "}")) else { return nil }
+                return atEnd() ? out : nil
+            }
+        }
+
+        mutating func atEnd() -> Bool {
+            skipSpace()
+            return i == bytes.count
+        }
+
+        /// A string literal; the common case (no escapes) is one copy of the bytes.
+        mutating func string() -> String? {
+            guard expect(UInt8(ascii: "\"")) else { return nil }
+            let start = i
+            while i < bytes.count, bytes[i] != UInt8(ascii: "\""), bytes[i] != UInt8(ascii: "\\") {
+                if bytes[i] < 0x20 { return nil }
+                i += 1
+            }
+            guard i < bytes.count else { return nil }
+            if bytes[i] == UInt8(ascii: "\"") {
+                let s = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
+                i += 1
+                return s
+            }
+            var scalars = String.UnicodeScalarView()
+            scalars.append(contentsOf: String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self).unicodeScalars)
+            var run = i
+            while i < bytes.count {
+                let c = bytes[i]
+                if c == UInt8(ascii: "\"") {
+                    scalars.append(contentsOf: String(decoding: UnsafeBufferPointer(rebasing: bytes[run..<i]), as: UTF8.self).unicodeScalars)
+                    i += 1
+                    return String(scalars)
+                }
+                if c < 0x20 { return nil }
+                guard c == UInt8(ascii: "\\") else { i += 1; continue }
+                scalars.append(contentsOf: String(decoding: UnsafeBufferPointer(rebasing: bytes[run..<i]), as: UTF8.self).unicodeScalars)
+                i += 1
+                guard i < bytes.count else { return nil }
+                let e = bytes[i]
+                i += 1
+                switch e {
+                case UInt8(ascii: "\""): scalars.append("\"")
+                case UInt8(ascii: "\\"): scalars.append("\\")
+                case UInt8(ascii: "/"): scalars.append("/")
+                case UInt8(ascii: "b"): scalars.append("\u{08}")
+                case UInt8(ascii: "f"): scalars.append("\u{0C}")
+                case UInt8(ascii: "n"): scalars.append("\n")
+                case UInt8(ascii: "r"): scalars.append("\r")
+                case UInt8(ascii: "t"): scalars.append("\t")
+                case UInt8(ascii: "u"):
+                    guard let unit = hex4() else { return nil }
+                    if (0xD800..<0xDC00).contains(unit) {
+                        // A high surrogate must be followed by a low one.
+                        guard i + 1 < bytes.count, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u") else { return nil }
+                        i += 2
+                        guard let low = hex4(), (0xDC00..<0xE000).contains(low),
+                              let scalar = Unicode.Scalar(0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00)) else { return nil }
+                        scalars.append(scalar)
+                    } else {
+                        guard let scalar = Unicode.Scalar(unit) else { return nil }  // a lone low surrogate
+                        scalars.append(scalar)
+                    }
+                default: return nil
+                }
+                run = i
+            }
+            return nil
+        }
+
+        mutating func hex4() -> UInt32? {
+            guard i + 4 <= bytes.count else { return nil }
+            var v: UInt32 = 0
+            for _ in 0..<4 {
+                let c = bytes[i]
+                let d: UInt8
+                switch c {
+                case 0x30...0x39: d = c - 0x30
+                case 0x41...0x46: d = c - 0x41 + 10
+                case 0x61...0x66: d = c - 0x61 + 10
+                default: return nil
+                }
+                v = v << 4 | UInt32(d)
+                i += 1
+            }
+            return v
+        }
+    }
+}
