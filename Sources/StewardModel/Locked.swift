@@ -32,6 +32,14 @@ public final class Locked<State: ~Copyable>: @unchecked Sendable {
         return try body(&state)
     }
 
+    /// Runs `body` only if the lock is free now; nil when another thread holds it.
+    @inlinable
+    public func withLockIfAvailable<Result, Failure: Error>(_ body: (inout State) throws(Failure) -> Result) throws(Failure) -> Result? {
+        guard pthread_mutex_trylock(mutex) == 0 else { return nil }
+        defer { unlock() }
+        return try body(&state)
+    }
+
     @usableFromInline func lock() { pthread_mutex_lock(mutex) }
     @usableFromInline func unlock() { pthread_mutex_unlock(mutex) }
 }

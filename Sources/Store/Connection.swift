@@ -16,6 +16,16 @@ public final class Connection: @unchecked Sendable {
     private var statementEpoch = 0
 
     /// - Parameter noFollow: refuse a path with a symbolic link in it (SQLITE_OPEN_NOFOLLOW).
+    let busyTimeoutMilliseconds: Int
+
+    /// Runs `body` with SQLite's busy timeout at zero: a lock held by another process fails at once
+    /// (`SQLiteError.isBusy`) instead of waiting.
+    func withoutWaiting<T>(_ body: () throws -> T) rethrows -> T {
+        sqlite3_busy_timeout(handle, 0)
+        defer { sqlite3_busy_timeout(handle, Int32(busyTimeoutMilliseconds)) }
+        return try body()
+    }
+
     public init(path: String, readOnly: Bool, busyTimeoutMilliseconds: Int, generation: Int = 0, noFollow: Bool = false) throws {
         var db: OpaquePointer?
         let flags = (readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE))
@@ -31,6 +41,7 @@ public final class Connection: @unchecked Sendable {
         self.isReadOnly = readOnly
         self.generation = generation
         sqlite3_busy_timeout(db, Int32(busyTimeoutMilliseconds))
+        self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
         if !readOnly {
             try execute("PRAGMA journal_mode=WAL")
             try execute("PRAGMA synchronous=NORMAL")

@@ -65,6 +65,22 @@ public final class DatabasePool: @unchecked Sendable {
         }
     }
 
+    /// `writeSync` for a caller that must not wait (a connection's loop): nil when the writer is
+    /// in use by another thread or the file is locked by another process — then the caller takes
+    /// the async path. A short write (one row) is then done without any thread hop.
+    public func writeIfFree<T>(_ body: (Connection) throws -> T) throws -> T? {
+        let epoch = readers.withLock { $0.statementEpoch }
+        return try writer.withLockIfAvailable { conn -> T? in
+            conn.refreshStatementCache(epoch: epoch)
+            defer { if conn.isInTransaction { try? conn.execute("ROLLBACK") } }
+            do {
+                return try conn.withoutWaiting { try body(conn) }
+            } catch let e as SQLiteError where e.isBusy {
+                return nil
+            }
+        } ?? nil
+    }
+
     /// Runs `body` on a reader connection.
     public func readSync<T>(_ body: (Connection) throws -> T) throws -> T {
         let conn = try checkoutReader()

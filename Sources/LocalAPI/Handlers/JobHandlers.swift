@@ -72,6 +72,12 @@ enum JobHandlers {
         var data: [String: String]?
     }
 
+    /// On the loop when the store's writer is free (one row); otherwise nil and `create` runs.
+    @Sendable static func quickCreate(_ ctx: RequestContext) throws -> APIResponse? {
+        guard let body = try? ctx.request.decodeJSON(CreateBody.self), let type = body.type else { throw AppError.invalidBodyParam("job") }
+        return try ctx.services.jobs.createIfWriterFree(type: type, data: body.data ?? [:]).map { jobBody($0, status: 201) }
+    }
+
     @Sendable static func create(_ ctx: RequestContext) async throws -> APIResponse {
         guard let body = try? ctx.request.decodeJSON(CreateBody.self), let type = body.type else { throw AppError.invalidBodyParam("job") }
         return jobBody(try await ctx.services.jobs.create(type: type, data: body.data ?? [:]), status: 201)

@@ -41,7 +41,7 @@ public enum RouteTable {
         Route("GET", prefix + "/jobs", permission: .job(.read), audit: .denialsOnly,
               summary: "Jobs, newest first (job_type, status, page, per_page)", immediate: JobHandlers.quickList, handler: JobHandlers.list),
         Route("POST", prefix + "/jobs", permission: .job(.create), audit: .always,
-              summary: "Create a job {type, data}; 201", handler: JobHandlers.create),
+              summary: "Create a job {type, data}; 201", immediate: JobHandlers.quickCreate, handler: JobHandlers.create),
         Route("GET", prefix + "/jobs/types", permission: .permission(.readJobs), audit: .denialsOnly,
               summary: "Every job type: parameters, permissions, artifact, timer (Steward extension)",
               immediate: JobHandlers.quickTypes, handler: JobHandlers.types),

@@ -61,7 +61,10 @@ public final class JobEngine: Sendable {
         wake()
     }
 
-    public func wake() { wakeups.yield() }
+    /// With `RunJobs` false there is nothing to schedule: no wake-up (a reload that turns it on wakes).
+    public func wake() {
+        if settings.current.jobSettings.runJobs { wakeups.yield() }
+    }
 
     /// Marks a running job's cancel flag (its status is changed by the caller).
     public func requestCancel(_ id: String) {

@@ -12,6 +12,16 @@ extension JobEngine {
         return job
     }
 
+    /// `create` without leaving the caller's thread, when the store's writer is free this instant
+    /// (the connection's loop must not wait for a VACUUM); nil: use `create`.
+    public func createIfWriterFree(type: String, data: [String: String]) throws -> Job? {
+        let checked = try validatedData(type: type, data)
+        guard let job = try jobs.createIfWriterFree(type: type, data: checked) else { return nil }
+        logStatus(job.id, job.type, .pending, reason: "created")
+        wake()
+        return job
+    }
+
     /// Mattermost's cancel: pending → canceled, in_progress → cancel_requested (the worker stops).
     public func cancel(_ job: Job) async throws {
         guard let next = JobStateMachine.cancellation(of: job.status),

@@ -66,12 +66,21 @@ public struct JobStore: Sendable {
 
     public func create(type: String, data: [String: String]) async throws -> Job {
         let job = Job(id: NewID.make(), type: type, createAt: clock.nowMilliseconds(), status: .pending, data: data)
-        try await db.write { conn in
-            let s = try conn.cached("INSERT INTO Jobs (\(Self.columns)) VALUES (?, ?, 0, ?, 0, 0, 'pending', 0, ?)")
-            s.bind(1, job.id).bind(2, job.type).bind(3, job.createAt).bind(4, Job.dataJSON(job.data))
-            try s.run()
-        }
+        try await db.write { conn in try Self.insert(conn, job) }
         return job
+    }
+
+    /// `create` on the caller's thread when the writer is free this instant (one row, no wait);
+    /// nil otherwise, and nothing was written.
+    public func createIfWriterFree(type: String, data: [String: String]) throws -> Job? {
+        let job = Job(id: NewID.make(), type: type, createAt: clock.nowMilliseconds(), status: .pending, data: data)
+        return try db.writeIfFree { conn in try Self.insert(conn, job) } == nil ? nil : job
+    }
+
+    static func insert(_ conn: Connection, _ job: Job) throws {
+        let s = try conn.cached("INSERT INTO Jobs (\(columns)) VALUES (?, ?, 0, ?, 0, 0, 'pending', 0, ?)")
+        s.bind(1, job.id).bind(2, job.type).bind(3, job.createAt).bind(4, Job.dataJSON(job.data))
+        try s.run()
     }
 
     public func get(_ id: String) async throws -> Job? {
