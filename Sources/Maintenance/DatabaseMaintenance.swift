@@ -18,11 +18,7 @@ public final class DatabaseMaintenance: Sendable {
     /// requests in flight. Returns the new pool generation.
     public func recycle(dataSource: String? = nil) async throws -> Int {
         let store = self.store
-        try await withCheckedThrowingContinuation { (cont: CheckedContinuation<Void, Error>) in
-            Task.detached {
-                cont.resume(with: Result { try store.recycle(path: dataSource) })
-            }
-        }
+        try await BlockingPool.shared.run { try store.recycle(path: dataSource) }
         _ = schema.purge()
         return store.generation
     }

@@ -32,7 +32,6 @@ public final class DatabasePool: @unchecked Sendable {
     private let writer: Locked<Connection>
     private let readers: Locked<ReaderState>
     private let migrations: [Migration]
-    private let queue = DispatchQueue(label: "steward.store", attributes: .concurrent)
     /// Places for open readers (`Options.maxOpenReaders`): a burst of reads waits instead of opening
     /// a connection each.
     private let readerPlaces: DispatchSemaphore
@@ -91,15 +90,11 @@ public final class DatabasePool: @unchecked Sendable {
     // MARK: async access: SQLite calls block, so they run off the cooperative pool
 
     public func write<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { cont in
-            queue.async { cont.resume(with: Result { try self.writeSync(body) }) }
-        }
+        try await BlockingPool.shared.run { try self.writeSync(body) }
     }
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { cont in
-            queue.async { cont.resume(with: Result { try self.readSync(body) }) }
-        }
+        try await BlockingPool.shared.run { try self.readSync(body) }
     }
 
     // MARK: recycle and caches

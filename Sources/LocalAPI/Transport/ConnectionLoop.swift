@@ -126,7 +126,7 @@ final class ConnectionLoop: TaskExecutor, @unchecked Sendable {
     /// still runs (its connection is closed, so it finds nothing to do).
     private static func runElsewhere(_ work: Work) {
         switch work {
-        case .closure(let f): DispatchQueue.global().async(execute: f)
+        case .closure(let f): BlockingPool.shared.submit(f)
         case .job(let j): globalConcurrentExecutor.enqueue(j)
         }
     }
@@ -218,6 +218,9 @@ final class ConnectionLoop: TaskExecutor, @unchecked Sendable {
             runQueued()
             if NIODeadline.now() >= nextSweep { sweep() }
         }
+        // Whatever runs the leftovers is not this loop — and this thread's id may soon belong to
+        // another thread (pthread ids are reused), so no later thread may pass for the loop.
+        threadID.store(0, ordering: .relaxed)
         let left = queue.withLock { q in
             q.ended = true
             _ = SystemCalls.close(wakeFD)

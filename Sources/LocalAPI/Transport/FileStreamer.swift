@@ -1,4 +1,5 @@
 import Dispatch
+import StewardModel
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -16,7 +17,7 @@ enum FileStreamer {
             let want = Int(min(Int64(chunkSize), file.size - offset))
             let at = offset
             let chunk: [UInt8]? = await withCheckedContinuation { cont in
-                DispatchQueue.global().async {
+                BlockingPool.shared.submit {
                     var bytes = [UInt8](repeating: 0, count: want)
                     let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, want, off_t(at)) }
                     cont.resume(returning: n > 0 ? Array(bytes[0..<n]) : nil)

@@ -48,7 +48,7 @@ public final class ConfigService: Sendable {
         let migrator = ConfigMigrator(configDirectory: directory, allowedDirectories: allowedDirectories, protection: protection)
         // File and database I/O: off the serving threads.
         let result: Result<Void, ConfigStoreError> = await withCheckedContinuation { cont in
-            DispatchQueue.global().async {
+            BlockingPool.shared.submit {
                 cont.resume(returning: Result { () throws(ConfigStoreError) in try migrator.migrate(from: from, to: to) })
             }
         }

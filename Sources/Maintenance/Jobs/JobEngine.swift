@@ -9,6 +9,7 @@ import StewardModel
 /// the server is busy only critical job types start; with `RunJobs` false nothing starts.
 public final class JobEngine: Sendable {
     public static let statusMessageID = "5e8a1c0b7f3d4e2a9b6c1d0e8f7a6b5a"
+    static let workerThreads = BlockingPool(label: "steward.jobs", width: 32)
 
     public let jobs: JobStore
     private let busy: ServerBusyService
@@ -115,7 +116,9 @@ public final class JobEngine: Sendable {
         logStatus(job.id, job.type, .inProgress)
         let current = settings.current
         let artifacts = JobArtifacts(settings: current)
-        DispatchQueue.global().async { [self] in
+        // Workers block for as long as their job runs: a pool of their own, as wide as the widest
+        // MaxConcurrentJobs, so they never take the places of request work.
+        Self.workerThreads.submit { [self] in
             let outcome: (JobStatus, [String: String])
             do {
                 var writer: ArtifactWriter?
