@@ -46,13 +46,18 @@ public struct IntegrityCheckWorker: JobWorker {
         }
         let orphans = report.orphanCounts.reduce(0) { $0 + $1.count }
         let pagesOK = pageCheck == ["ok"]
-        var json = "{\"relations\":" + IntegrityCheckResult.json(report.results)
-        json += ",\"orphan_counts\":{" + report.orphanCounts.map { JSONWriter.quote($0.check) + ":\($0.count)" }.joined(separator: ",") + "}"
-        json += ",\"skipped\":[" + report.skipped.map(JSONWriter.quote).joined(separator: ",") + "]"
-        json += ",\"truncated\":[" + report.truncated.map(JSONWriter.quote).joined(separator: ",") + "]"
-        json += ",\"page_check\":[" + pageCheck.map(JSONWriter.quote).joined(separator: ",") + "]"
-        json += ",\"foreign_key_violations\":\(fkViolations)}"
-        try ctx.artifactWriter().write(Array(json.utf8))
+        var w = JSONWriter()
+        w.object { o in
+            o.raw("relations", IntegrityCheckResult.json(report.results))
+            o.object("orphan_counts") { counts in
+                for c in report.orphanCounts { counts.field(c.check, c.count) }
+            }
+            o.raw("skipped", JSONWriter.strings(report.skipped))
+            o.raw("truncated", JSONWriter.strings(report.truncated))
+            o.raw("page_check", JSONWriter.strings(pageCheck))
+            o.field("foreign_key_violations", fkViolations)
+        }
+        try ctx.artifactWriter().write(Array(w.output.utf8))
         ctx.log(orphans > 0 || !pagesOK || fkViolations > 0 ? .warning : .info,
                 "\(orphans) orphans, page check \(pagesOK ? "ok" : "failed"), \(fkViolations) foreign-key violations")
         let data = [

@@ -58,13 +58,14 @@ public struct RelationalIntegrityCheckData: Sendable, Equatable, Codable {
             o.field("child_name", childName)
             o.field("parent_id_attr", parentIDAttr)
             o.field("child_id_attr", childIDAttr)
-            o.raw("records", "[" + records.map(Self.recordJSON).joined(separator: ",") + "]")
+            o.array("records", records) { w, r in
+                w.object { rec in
+                    rec.nullable("parent_id", r.parentID)
+                    rec.nullable("child_id", r.childID)
+                }
+            }
         }
         return w.output
-    }
-
-    static func recordJSON(_ r: OrphanedRecord) -> String {
-        "{\"parent_id\":" + (r.parentID.map(JSONWriter.quote) ?? "null") + ",\"child_id\":" + (r.childID.map(JSONWriter.quote) ?? "null") + "}"
     }
 }
 
@@ -80,11 +81,18 @@ public struct IntegrityCheckResult: Sendable, Equatable, Codable {
     }
 
     public var json: String {
-        "{\"data\":" + (data?.json ?? "null") + ",\"err\":" + (err.map(JSONWriter.quote) ?? "null") + "}"
+        var w = JSONWriter()
+        w.object { o in
+            o.raw("data", data?.json ?? "null")
+            o.nullable("err", err)
+        }
+        return w.output
     }
 
     /// The whole answer of `POST /api/v4/integrity`.
     public static func json(_ results: [IntegrityCheckResult]) -> String {
-        "[" + results.map(\.json).joined(separator: ",") + "]"
+        var w = JSONWriter()
+        w.array(results) { w, r in w.raw(r.json) }
+        return w.output
     }
 }

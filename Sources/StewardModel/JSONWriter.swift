@@ -5,6 +5,32 @@ public struct JSONWriter: Sendable {
 
     public init() {}
 
+    /// Writes one array: `element` writes each item (an object, a string, a number …).
+    public mutating func array<S: Sequence>(_ items: S, _ element: (inout JSONWriter, S.Element) -> Void) {
+        output.append("[")
+        var first = true
+        for item in items {
+            if !first { output.append(",") }
+            first = false
+            element(&self, item)
+        }
+        output.append("]")
+    }
+
+    public mutating func reserve(_ bytes: Int) { output.reserveCapacity(bytes) }
+
+    public mutating func string(_ s: String) { JSONWriter.appendQuoted(s, to: &output) }
+    public mutating func number(_ n: Int64) { output.append(String(n)) }
+    /// A value that is already JSON.
+    public mutating func raw(_ json: String) { output.append(json) }
+
+    /// An array of strings, written the one way.
+    public static func strings<S: Sequence>(_ items: S) -> String where S.Element == String {
+        var w = JSONWriter()
+        w.array(items) { w, s in w.string(s) }
+        return w.output
+    }
+
     /// Writes one object; fields go straight into the output in the order written.
     public mutating func object(_ body: (inout ObjectWriter) -> Void) {
         var o = ObjectWriter()
@@ -46,6 +72,26 @@ public struct JSONWriter: Sendable {
         public mutating func raw(_ key: String, _ json: String) {
             self.key(key)
             out.append(json)
+        }
+        /// A string, or `null` for nil (Go's `*string`, `interface{}`).
+        public mutating func nullable(_ key: String, _ value: String?) {
+            if let value { field(key, value) } else { raw(key, "null") }
+        }
+        /// A nested object.
+        public mutating func object(_ key: String, _ body: (inout ObjectWriter) -> Void) {
+            self.key(key)
+            var w = JSONWriter()
+            swap(&w.output, &out)
+            w.object(body)
+            swap(&w.output, &out)
+        }
+        /// A nested array.
+        public mutating func array<S: Sequence>(_ key: String, _ items: S, _ element: (inout JSONWriter, S.Element) -> Void) {
+            self.key(key)
+            var w = JSONWriter()
+            swap(&w.output, &out)
+            w.array(items, element)
+            swap(&w.output, &out)
         }
     }
 

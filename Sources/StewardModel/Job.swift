@@ -60,26 +60,18 @@ public struct Job: Sendable, Equatable, Codable {
     }
 
     public static func dataJSON(_ data: [String: String]) -> String {
-        var out = "{"
-        for (i, key) in data.keys.sorted().enumerated() {
-            if i > 0 { out.append(",") }
-            JSONWriter.appendQuoted(key, to: &out)
-            out.append(":")
-            JSONWriter.appendQuoted(data[key]!, to: &out)
+        var w = JSONWriter()
+        w.object { o in
+            for key in data.keys.sorted() { o.field(key, data[key]!) }
         }
-        out.append("}")
-        return out
+        return w.output
     }
 
     public static func json(_ jobs: [Job]) -> String {
-        var out = "["
-        out.reserveCapacity(jobs.count * 256)
-        for (i, job) in jobs.enumerated() {
-            if i > 0 { out.append(",") }
-            out.append(job.json)
-        }
-        out.append("]")
-        return out
+        var w = JSONWriter()
+        w.reserve(jobs.count * 256)
+        w.array(jobs) { w, job in w.raw(job.json) }
+        return w.output
     }
 }
 
@@ -105,6 +97,13 @@ public struct JobLogEntry: Sendable, Equatable, Codable {
         self.msg = msg
         self.progress = progress
         self.timestamp = timestamp
+    }
+
+    /// A page of log lines, as `GET /jobs/{id}/logs` answers.
+    public static func json(_ entries: [JobLogEntry]) -> String {
+        var w = JSONWriter()
+        w.array(entries) { w, e in w.raw(e.json) }
+        return w.output
     }
 
     public var json: String {

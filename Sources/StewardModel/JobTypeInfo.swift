@@ -89,17 +89,20 @@ public struct JobTypeInfo: Sendable, Equatable, Codable {
             o.field("runnable", runnable)
             o.field("runs_while_busy", runsWhileBusy)
             o.field("artifact", artifact.rawValue)
-            if let timer { o.field("timer", timer) } else { o.raw("timer", "null") }
-            let access = permissions.keys.sorted().map { key in
-                JSONWriter.quote(key) + ":[" + permissions[key]!.map(JSONWriter.quote).joined(separator: ",") + "]"
+            o.nullable("timer", timer)
+            o.object("permissions") { p in
+                for key in permissions.keys.sorted() { p.raw(key, JSONWriter.strings(permissions[key]!)) }
             }
-            o.raw("permissions", "{" + access.joined(separator: ",") + "}")
-            o.raw("parameters", "[" + parameters.map(\.json).joined(separator: ",") + "]")
+            o.array("parameters", parameters) { w, p in w.raw(p.json) }
         }
         return w.output
     }
 
-    public static func json(_ list: [JobTypeInfo]) -> String { "[" + list.map(\.json).joined(separator: ",") + "]" }
+    public static func json(_ list: [JobTypeInfo]) -> String {
+        var w = JSONWriter()
+        w.array(list) { w, t in w.raw(t.json) }
+        return w.output
+    }
 }
 
 extension JobTypeInfo.Parameter {
@@ -110,7 +113,7 @@ extension JobTypeInfo.Parameter {
             o.field("type", type)
             if let minimum { o.field("minimum", minimum) }
             if let maximum { o.field("maximum", maximum) }
-            if let defaultValue { o.field("default", defaultValue) } else { o.raw("default", "null") }
+            o.nullable("default", defaultValue)
             o.field("description", description)
         }
         return w.output

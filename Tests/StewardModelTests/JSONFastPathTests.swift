@@ -32,3 +32,44 @@ import Testing
         #expect(JSONStringMap.parse(text) == nil, "\(text)")
     }
 }
+
+/// Every wire shape now goes through `JSONWriter`: its bytes, in Mattermost's key order (Go's
+/// `json.Marshal` of the model types), pinned here.
+@Suite struct WireGoldenBytesTests {
+    @Test func integrityResults() {
+        let data = RelationalIntegrityCheckData(parentName: "Channels", childName: "Posts", parentIDAttr: "ChannelId", childIDAttr: "Id",
+                                                records: [OrphanedRecord(parentID: "c<1>", childID: "p1"), OrphanedRecord(parentID: nil, childID: nil)])
+        let results = [IntegrityCheckResult(data: data, err: nil), IntegrityCheckResult(data: nil, err: "no such table")]
+        #expect(IntegrityCheckResult.json(results) == #"[{"data":{"parent_name":"Channels","child_name":"Posts","parent_id_attr":"ChannelId","child_id_attr":"Id","records":[{"parent_id":"c\u003c1\u003e","child_id":"p1"},{"parent_id":null,"child_id":null}]},"err":null},{"data":null,"err":"no such table"}]"#)
+        #expect(IntegrityCheckResult.json([]) == "[]")
+        let empty = RelationalIntegrityCheckData(parentName: "A", childName: "B", parentIDAttr: "x", childIDAttr: "", records: [])
+        #expect(empty.json == #"{"parent_name":"A","child_name":"B","parent_id_attr":"x","child_id_attr":"","records":[]}"#)
+    }
+
+    @Test func jobLogsAndData() {
+        let entries = [JobLogEntry(idx: 0, level: "info", msg: "a \"b\"", progress: 5, timestamp: 7)]
+        #expect(JobLogEntry.json(entries) == #"[{"idx":0,"level":"info","msg":"a \"b\"","progress":5,"timestamp":7}]"#)
+        #expect(JobLogEntry.json([]) == "[]")
+        #expect(Job.dataJSON([:]) == "{}")
+        #expect(Job.dataJSON(["b": "2", "a": "1"]) == #"{"a":"1","b":"2"}"#)
+    }
+
+    @Test func jobTypeCatalogue() {
+        let info = JobTypeInfo(type: "db_backup", summary: "s", runnable: true, runsWhileBusy: true, artifact: .backup, timer: nil,
+                               permissions: ["read": ["read_jobs"], "create": ["manage_jobs", "x"]],
+                               parameters: [.init(name: "n", type: "integer", minimum: 0, maximum: 9, defaultValue: nil, description: "d")])
+        #expect(JobTypeInfo.json([info]) == #"[{"type":"db_backup","summary":"s","runnable":true,"runs_while_busy":true,"artifact":"backup","timer":null,"permissions":{"create":["manage_jobs","x"],"read":["read_jobs"]},"parameters":[{"name":"n","type":"integer","minimum":0,"maximum":9,"default":null,"description":"d"}]}]"#)
+    }
+
+    @Test func nestedWriters() {
+        var w = JSONWriter()
+        w.object { o in
+            o.object("a") { a in a.field("t", true) }
+            o.array("b", [1, 2] as [Int64]) { w, n in w.number(n) }
+            o.object("empty") { _ in }
+            o.array("none", [String]()) { w, s in w.string(s) }
+        }
+        #expect(w.output == #"{"a":{"t":true},"b":[1,2],"empty":{},"none":[]}"#)
+        #expect(JSONWriter.strings(["x", "y\n"]) == #"["x","y\n"]"#)
+    }
+}

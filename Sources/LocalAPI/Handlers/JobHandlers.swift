@@ -53,7 +53,7 @@ enum JobHandlers {
         let offset = max(0, ctx.request.query["offset"].flatMap(Int.init) ?? 0)
         let limit = min(1000, max(0, ctx.request.query["limit"].flatMap(Int.init) ?? 100))
         let entries = try ctx.services.jobs.jobs.logsSync(job.id, offset: offset, limit: limit)
-        return .json("[" + entries.map(\.json).joined(separator: ",") + "]")
+        return .json(JobLogEntry.json(entries))
     }
 
     /// The job type catalogue (a Steward extension): from memory.

@@ -68,9 +68,14 @@ public final class ConfigService: Sendable {
             guard parts.count == 2 else { continue }
             sections[parts[0], default: []].append(parts[1])
         }
-        let body = sections.keys.sorted().map { section in
-            JSONWriter.quote(section) + ":{" + sections[section]!.sorted().map { JSONWriter.quote($0) + ":true" }.joined(separator: ",") + "}"
+        var w = JSONWriter()
+        w.object { o in
+            for section in sections.keys.sorted() {
+                o.object(section) { s in
+                    for setting in sections[section]!.sorted() { s.field(setting, true) }
+                }
+            }
         }
-        return "{" + body.joined(separator: ",") + "}"
+        return w.output
     }
 }
