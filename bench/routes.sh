@@ -11,27 +11,8 @@
 #   ONLY='jobs_list|job_get' bench/routes.sh   runs only the routes whose names match
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps --bench
 DUR="${1:-3}"
-OUT=bench/out
-mkdir -p "$OUT"
-WORK=$(mktemp -d /tmp/steward-routes.XXXXXX)
-chmod 755 "$WORK"
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; sleep 0.3; rm -rf "$WORK"; }
-trap cleanup EXIT
-
-echo "building stewardd (release, static Swift stdlib) and the Go programs..." >&2
-swift build -c release --static-swift-stdlib --product stewardd >/dev/null
-STEWARDD="$(swift build -c release --static-swift-stdlib --show-bin-path)/stewardd"
-(cd bench/loadgen && go build -o "$WORK/loadgen" .)
-# GOPATH mode: Debian's mattn/go-sqlite3 builds offline; libsqlite3 links the system library.
-(cd bench/goserver && GO111MODULE=off GOPATH=/usr/share/gocode go build -tags libsqlite3 -o "$WORK/goserver" .)
-LOADGEN="$WORK/loadgen"
-
-wait_socket() { for _ in $(seq 300); do [[ -S "$1" ]] && curl -sf --unix-socket "$1" http://_/api/v4/system/ping >/dev/null && return 0; sleep 0.05; done; echo "no answer on $1" >&2; exit 1; }
-cpu_ticks() { local t=0; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' /proc/$p/stat))); done; echo $t; }
-rss_kb() { local total=0; for p in "$@"; do total=$((total + $(awk '/VmRSS/{print $2}' /proc/$p/status))); done; echo $total; }
+source bench/lib.sh
 
 # The store: created by stewardd, then 1000 jobs shaped like real ones (every Steward type, finished
 # ones with their result data, random ids, creation times spread over 90 days, inserted in random

@@ -4,25 +4,8 @@
 #   bench/run.sh [seconds-per-case]      (default 5; results in bench/out/results.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps --bench
 DUR="${1:-5}"
-OUT=bench/out
-mkdir -p "$OUT"
-WORK=$(mktemp -d /tmp/steward-bench.XXXXXX)
-chmod 755 "$WORK"
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; sleep 0.3; rm -rf "$WORK"; }
-trap cleanup EXIT
-
-echo "building stewardd (release, static Swift stdlib) and the Go programs..." >&2
-swift build -c release --static-swift-stdlib --product stewardd >/dev/null
-STEWARDD="$(swift build -c release --static-swift-stdlib --show-bin-path)/stewardd"
-(cd bench/loadgen && go build -o "$WORK/loadgen" .)
-(cd bench/goserver && go build -o "$WORK/goserver" .)
-LOADGEN="$WORK/loadgen"
-
-wait_socket() { for _ in $(seq 200); do [[ -S "$1" ]] && curl -sf --unix-socket "$1" http://_/api/v4/system/ping >/dev/null && return 0; sleep 0.05; done; echo "no answer on $1" >&2; exit 1; }
-rss_kb() { local total=0; for p in "$@"; do total=$((total + $(awk '/VmRSS/{print $2}' /proc/$p/status))); done; echo $total; }
+source bench/lib.sh
 
 "$STEWARDD" --data-dir "$WORK/steward" >"$WORK/stewardd.log" 2>&1 & PIDS+=($!); STEWARD_PID=$!
 "$WORK/goserver" "$WORK/go.sock" & PIDS+=($!); GO_PID=$!

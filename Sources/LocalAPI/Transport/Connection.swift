@@ -198,18 +198,16 @@ final class Connection: @unchecked Sendable {
     // MARK: answering
 
     private func refuse(_ failure: HTTPRequestParser.Failure) {
-        let e: AppError
+        var e: AppError
         switch failure {
         case .headersTooLarge: e = .headersTooLarge(limit: limits.maxHeaderBytes)
         case .uriTooLong: e = .urlTooLong(limit: limits.maxURLLength)
         case .bodyTooLarge: e = .bodyTooLarge(limit: limits.maxBodyBytes)
-        case .badRequest(let why):
-            e = .badRequest(why)
+        case .badRequest(let why): e = .badRequest(why)
         }
         let requestID = NewID.make()
-        var withID = e
-        withID.requestID = requestID
-        answerEarly(.error(withID), requestID: requestID, isGET: false)
+        e.requestID = requestID
+        answerEarly(.error(e), requestID: requestID, isGET: false)
     }
 
     /// Answers before the request was read to its end, then lingers: the peer may still be sending

@@ -1,3 +1,0 @@
-module steward/bench/goserver
-
-go 1.19
