@@ -39,4 +39,20 @@ struct LoopReadsEndToEndTests {
         #expect(try creating.readResponse().status == 201, "the job is created once the writer is free")
         #expect(eventually(timeout: 120) { (try? status()) == "success" })
     }
+
+    /// Pages past `loopOffsetLimit` are read off the loop: same answers.
+    @Test func deepPagesAnswerTheSameOffTheLoop() throws {
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var config = DaemonProcess.config(dataDir: dir)
+        config.jobSettings.runJobs = false
+        let d = try DaemonProcess(dataDir: dir, config: config)
+        for _ in 0..<3 { #expect(try UnixHTTP.post(d.socket, "/api/v4/jobs", body: #"{"type":"db_optimize"}"#).status == 201) }
+        let near = try UnixHTTP.get(d.socket, "/api/v4/jobs?per_page=1&page=2")
+        #expect(near.status == 200 && near.text.hasPrefix("[{"), "\(near.text)")
+        for path in ["/api/v4/jobs?per_page=1&page=5000", "/api/v4/jobs/type/db_optimize?per_page=1&page=5000",
+                     "/api/v4/jobs?per_page=200&page=99999999999999"] {
+            let deep = try UnixHTTP.get(d.socket, path)
+            #expect(deep.status == 200 && deep.text == "[]", "\(path): \(deep.text)")
+        }
+    }
 }

@@ -19,10 +19,11 @@ enum JobHandlers {
     }
 
     // Reads are answered on the connection's loop (immediate): each is bounded — one primary-key
-    // lookup, or at most 200 jobs or 1000 log lines read through an index in the order asked.
-    // The async handlers are the same code, for callers without a loop.
+    // lookup, or at most 200 jobs (after at most `loopOffsetLimit` skipped) or 1000 log lines read
+    // through an index in the order asked. Deeper pages take the async handlers.
 
-    @Sendable static func quickList(_ ctx: RequestContext) throws -> APIResponse? {
+    /// The list a `GET /jobs` asks for.
+    static func listQuery(_ ctx: RequestContext) throws -> (types: [String], status: JobStatus?, offset: Int, limit: Int) {
         let q = ctx.request.query
         var status: JobStatus?
         if let s = q["status"], !s.isEmpty {
@@ -31,7 +32,17 @@ enum JobHandlers {
         }
         let type = q["job_type"] ?? ""
         let (offset, limit) = paging(q)
-        return .json(Job.json(try ctx.services.jobs.jobs.listSync(types: type.isEmpty ? readableTypes : [type], status: status, offset: offset, limit: limit)))
+        return (type.isEmpty ? readableTypes : [type], status, offset, limit)
+    }
+
+    /// A deep page makes SQLite step over `offset` index entries first: past this many, the list
+    /// is read off the loop (any peer allowed to read jobs may ask for page 100000).
+    static let loopOffsetLimit = 1000
+
+    @Sendable static func quickList(_ ctx: RequestContext) throws -> APIResponse? {
+        let l = try listQuery(ctx)
+        guard l.offset <= loopOffsetLimit else { return nil }
+        return .json(Job.json(try ctx.services.jobs.jobs.listSync(types: l.types, status: l.status, offset: l.offset, limit: l.limit)))
     }
 
     /// Every type with a read mapping: what `GET /jobs` without a type lists.
@@ -39,6 +50,7 @@ enum JobHandlers {
 
     @Sendable static func quickByType(_ ctx: RequestContext) throws -> APIResponse? {
         let (offset, limit) = paging(ctx.request.query)
+        guard offset <= loopOffsetLimit else { return nil }
         let type = ctx.parameters["job_type"] ?? ""
         return .json(Job.json(try ctx.services.jobs.jobs.listSync(types: [type], status: nil, offset: offset, limit: limit)))
     }
@@ -61,8 +73,16 @@ enum JobHandlers {
         .json(JobTypeInfo.json(ctx.services.jobs.catalogue))
     }
 
-    @Sendable static func list(_ ctx: RequestContext) async throws -> APIResponse { try quickList(ctx)! }
-    @Sendable static func byType(_ ctx: RequestContext) async throws -> APIResponse { try quickByType(ctx)! }
+    @Sendable static func list(_ ctx: RequestContext) async throws -> APIResponse {
+        let l = try listQuery(ctx)
+        return .json(Job.json(try await ctx.services.jobs.jobs.list(types: l.types, status: l.status, offset: l.offset, limit: l.limit)))
+    }
+
+    @Sendable static func byType(_ ctx: RequestContext) async throws -> APIResponse {
+        let (offset, limit) = paging(ctx.request.query)
+        let type = ctx.parameters["job_type"] ?? ""
+        return .json(Job.json(try await ctx.services.jobs.jobs.list(types: [type], status: nil, offset: offset, limit: limit)))
+    }
     @Sendable static func get(_ ctx: RequestContext) async throws -> APIResponse { try quickGet(ctx)! }
     @Sendable static func logs(_ ctx: RequestContext) async throws -> APIResponse { try quickLogs(ctx)! }
     @Sendable static func types(_ ctx: RequestContext) async throws -> APIResponse { try quickTypes(ctx)! }
