@@ -50,7 +50,7 @@ public struct ResolvedRule: Sendable, Equatable {
     }
 
     func matches(_ peer: PeerCredentials) -> Bool {
-        uids.contains(peer.uid) || peer.allGroups.contains(where: gids.contains)
+        uids.contains(peer.uid) || gids.contains(peer.gid) || peer.groups.contains(where: gids.contains)
     }
 }
 
@@ -79,8 +79,10 @@ public struct AccessPolicy: Sendable, Equatable {
             return check(peer, requires: required.beforeResolution)
         case .anyOf(let needed):
             if peer.isUnknown { return .deny(reason: "unknown peer identity") }
-            let granted = permissions(of: peer)
-            if needed.contains(where: granted.contains) { return .allow }
+            // Asked on every request: rule by rule, stopping at the first grant, no set built.
+            for rule in rules where rule.matches(peer) {
+                if needed.contains(where: rule.permissions.contains) { return .allow }
+            }
             return .deny(reason: "missing permission")
         }
     }
