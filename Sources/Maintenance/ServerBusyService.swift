@@ -27,13 +27,6 @@ public final class ServerBusyService: Sendable {
         self.store = store
         self.clock = clock
         self.logger = logger
-        do {
-            let now = clock.nowMilliseconds()
-            let loaded = try store.readSync { conn in try Self.activeExpiry(conn, now: now) }
-            expiry.withLock { $0 = loaded }
-        } catch {
-            logger.error("could not read the busy state; not busy until it is set again", metadata: ["error": "\(error)"])
-        }
     }
 
     /// Parses the `seconds` query value as Mattermost does: absent or empty → 3600; otherwise a

@@ -141,7 +141,7 @@ public enum JobTypes {
         "export_process", "export_delete", "cloud", "mobile_session_metadata", "extract_content", "access_control_sync",
     ]
 
-    public static var allTypes: [String] { mattermostAll + stewardTypes.sorted() }
+    public static let allTypes: [String] = mattermostAll + stewardTypes.sorted()
 
     public enum Access: String, Sendable {
         case read, create, manage, download

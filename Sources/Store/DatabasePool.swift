@@ -54,14 +54,15 @@ public final class DatabasePool: @unchecked Sendable {
     /// Runs `body` on the writer connection; writes are serialized.
     public func writeSync<T>(_ body: (Connection) throws -> T) throws -> T {
         let epoch = readers.withLock { $0.statementEpoch }
-        return try writer.withLock { conn -> T in
-            conn.refreshStatementCache(epoch: epoch)
-            defer {
-                // A failed body must not leave the one writer inside a transaction.
-                if conn.isInTransaction { try? conn.execute("ROLLBACK") }
-            }
-            return try body(conn)
-        }
+        return try writer.withLock { conn -> T in try Self.onWriter(conn, epoch: epoch, body) }
+    }
+
+    /// A body's run on the writer, whoever holds its lock: current statements, and never left
+    /// inside a transaction (a failed body must not keep the one writer in one).
+    private static func onWriter<T>(_ conn: Connection, epoch: Int, _ body: (Connection) throws -> T) throws -> T {
+        conn.refreshStatementCache(epoch: epoch)
+        defer { if conn.isInTransaction { try? conn.execute("ROLLBACK") } }
+        return try body(conn)
     }
 
     /// `writeSync` for a caller that must not wait (a connection's loop): nil when the writer is
@@ -70,10 +71,8 @@ public final class DatabasePool: @unchecked Sendable {
     public func writeIfFree<T>(_ body: (Connection) throws -> T) throws -> T? {
         let epoch = readers.withLock { $0.statementEpoch }
         return try writer.withLockIfAvailable { conn -> T? in
-            conn.refreshStatementCache(epoch: epoch)
-            defer { if conn.isInTransaction { try? conn.execute("ROLLBACK") } }
             do {
-                return try conn.withoutWaiting { try body(conn) }
+                return try conn.withoutWaiting { try Self.onWriter(conn, epoch: epoch, body) }
             } catch let e as SQLiteError where e.isBusy {
                 return nil
             }

@@ -15,9 +15,7 @@ enum ServerBusyHandlers {
         .json(ctx.services.busy.stateJSON())
     }
 
-    @Sendable static func get(_ ctx: RequestContext) async throws -> APIResponse {
-        .json(ctx.services.busy.stateJSON())
-    }
+    @Sendable static func get(_ ctx: RequestContext) async throws -> APIResponse { try quickGet(ctx)! }
 
     @Sendable static func clear(_ ctx: RequestContext) async throws -> APIResponse {
         try await ctx.services.busy.clear()

@@ -13,6 +13,11 @@ public enum ConfigLocation: Sendable, Equatable, CustomStringConvertible {
         return .file(Self.absolute(text, directory))
     }
 
+    public var isFile: Bool {
+        if case .file = self { return true }
+        return false
+    }
+
     public var path: String {
         switch self {
         case .file(let p), .database(let p): return p

@@ -48,11 +48,12 @@ public struct ConfigMigrator: Sendable {
             guard !name.isEmpty, !name.contains("/"), name != ".", name != ".." else {
                 throw .notAllowed("the config references \(name); a migrate copies only files named without a directory")
             }
-            if case .file = destination.location { try protection.check(destination, name: name, referenced: true) }
+            if destination.location.isFile { try protection.check(destination, name: name, referenced: true) }
         }
         let target = destination.store
         let before = try backup(destination)
-        guard destination.stillInPlace else { throw .notAllowed("\(destination.location.path) moved during the migrate") }
+        // A file goes through the held descriptor; SQLite opens the database by its path again.
+        if !destination.location.isFile, !destination.stillInPlace { throw .notAllowed("\(destination.location.path) moved during the migrate") }
         try target.write(snapshot)
         let written: ConfigSnapshot
         do {

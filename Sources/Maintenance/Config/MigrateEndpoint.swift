@@ -29,7 +29,7 @@ struct MigrateEndpoint {
     /// The path the store is opened by: through the held directory for files (the kernel resolves
     /// `/proc/self/fd/N` to that directory). SQLite resolves links in the names it is given itself,
     /// so a database is opened by its walked path, with SQLITE_OPEN_NOFOLLOW, and the directory is
-    /// checked again around the write (`stillInPlace`).
+    /// checked again just before the write (`stillInPlace`).
     var storePath: String {
         switch location {
         case .file: return directory.pinnedPath(name)
@@ -102,7 +102,7 @@ public struct MigrateProtection: Sendable {
         }
         let storeDirectory = PathName.directory(of: store) ?? "."
         let storeName = PathName.lastComponent(of: store)
-        let isFile = referenced || { if case .file = target.location { return true } else { return false } }()
+        let isFile = referenced || target.location.isFile
         if isFile, FileIdentity(followingLinksAt: storeDirectory) == target.directory.identity,
            name == storeName || ["-wal", "-shm", "-journal"].contains(where: { name == storeName + $0 }) {
             throw .notAllowed("\(shown) is the store the daemon runs on; a database destination is written as sqlite://PATH")

@@ -118,15 +118,3 @@ public enum JobFiles {
         return stat(path, &st) == 0 ? Int64(st.st_size) : 0
     }
 }
-
-extension JobArtifacts {
-    /// Deletes all but the `keep` newest artifacts of `type` in its directory (names sort by
-    /// creation time); returns what it removed. Staging files of running jobs are not artifacts.
-    static func keepNewest(_ keep: Int, of type: String, kind: JobArtifactKind, in directory: OpenDirectory) -> [String] {
-        let names = directory.entries().filter { $0.hasPrefix(type + "-") && $0.hasSuffix("." + kind.fileExtension) }.sorted()
-        guard names.count > keep else { return [] }
-        let old = Array(names.prefix(names.count - keep))
-        for n in old { directory.remove(n) }
-        return old
-    }
-}

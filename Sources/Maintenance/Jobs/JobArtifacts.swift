@@ -89,6 +89,18 @@ public struct JobArtifacts: Sendable {
     static func stagingName(_ name: String) -> String { "." + name + ".partial" }
 }
 
+extension JobArtifacts {
+    /// Deletes all but the `keep` newest artifacts of `type` in its directory (names sort by
+    /// creation time); returns what it removed. Staging files of running jobs are not artifacts.
+    static func keepNewest(_ keep: Int, of type: String, kind: JobArtifactKind, in directory: OpenDirectory) -> [String] {
+        let names = directory.entries().filter { $0.hasPrefix(type + "-") && $0.hasSuffix("." + kind.fileExtension) }.sorted()
+        guard names.count > keep else { return [] }
+        let old = Array(names.prefix(names.count - keep))
+        for n in old { directory.remove(n) }
+        return old
+    }
+}
+
 /// The file a running worker writes its artifact to: `path` is a staging name in the type's
 /// directory (through its descriptor); `commit` renames it to the artifact's name once complete, so
 /// a crash or a failure leaves no half-written artifact under the final name.

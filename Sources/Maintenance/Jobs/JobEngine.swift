@@ -44,9 +44,6 @@ public final class JobEngine: Sendable {
 
     func worker(for type: String) -> (any JobWorker)? { workers[type] }
 
-    /// Every declared type, in the order of `JobTypes.allTypes`.
-    var declaredWorkers: [any JobWorker] { workers.values.sorted { $0.type < $1.type } }
-
     /// Recovers interrupted jobs, then starts scheduling.
     public func start() async throws {
         for job in try await jobs.recoverInterrupted() {
