@@ -21,3 +21,34 @@ LOADGEN="$WORK/loadgen"
 wait_socket() { for _ in $(seq 300); do [[ -S "$1" ]] && curl -sf --unix-socket "$1" http://_/api/v4/system/ping >/dev/null && return 0; sleep 0.05; done; echo "no answer on $1" >&2; exit 1; }
 rss_kb() { local total=0; for p in "$@"; do total=$((total + $(awk '/VmRSS/{print $2}' /proc/$p/status))); done; echo $total; }
 cpu_ticks() { local t=0; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' /proc/$p/stat))); done; echo $t; }
+
+# nginx for the static answers (ping, the not-busy state), with stewardd's headers; sets NGINX_PID.
+start_nginx() {
+    local busy='{"busy":false,"expires":-62135596800,"expires_ts":"Mon Jan 1 00:00:00 +0000 UTC 0001"}'
+    cat >"$WORK/nginx.conf" <<NGINX
+worker_processes 2;
+daemon off;
+pid $WORK/nginx.pid;
+error_log $WORK/nginx-error.log;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    keepalive_requests 1000000;
+    server {
+        listen unix:$WORK/nginx.sock;
+        default_type application/json;
+        add_header X-Request-ID baselinebaselinebaseline00;
+        add_header X-Version-ID 0.1.0.steward.0.false;
+        add_header X-Content-Type-Options nosniff;
+        add_header Referrer-Policy no-referrer;
+        add_header Expires 0;
+        location = /api/v4/system/ping { return 200 '{"ServerVersion":"0.1.0","status":"OK"}'; }
+        location = /api/v4/server_busy { return 200 '$busy'; }
+    }
+}
+NGINX
+    nginx -c "$WORK/nginx.conf" -p "$WORK" & PIDS+=($!); NGINX_PID=$!
+}
+
+# nginx's master and workers, once it has started them.
+nginx_pids() { echo $(pgrep -f "nginx -c $WORK/nginx.conf"; pgrep -P "$NGINX_PID" || true) | tr ' ' '\n' | sort -u | tr '\n' ' '; }

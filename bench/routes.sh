@@ -70,36 +70,10 @@ JOB_ID=$(cat "$WORK/steward/job-id")
 
 "$STEWARDD" --data-dir "$WORK/steward" >"$WORK/stewardd.log" 2>&1 & PIDS+=($!); STEWARD_PID=$!
 "$WORK/goserver" "$WORK/go.sock" "$WORK/go.db" & PIDS+=($!); GO_PID=$!
-BUSY_BODY=$(cat <<'JSON'
-{"busy":false,"expires":-62135596800,"expires_ts":"Mon Jan 1 00:00:00 +0000 UTC 0001"}
-JSON
-)
-cat >"$WORK/nginx.conf" <<NGINX
-worker_processes 2;
-daemon off;
-pid $WORK/nginx.pid;
-error_log $WORK/nginx-error.log;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    keepalive_requests 1000000;
-    server {
-        listen unix:$WORK/nginx.sock;
-        default_type application/json;
-        add_header X-Request-ID baselinebaselinebaseline00;
-        add_header X-Version-ID 0.1.0.steward.0.false;
-        add_header X-Content-Type-Options nosniff;
-        add_header Referrer-Policy no-referrer;
-        add_header Expires 0;
-        location = /api/v4/system/ping { return 200 '{"ServerVersion":"0.1.0","status":"OK"}'; }
-        location = /api/v4/server_busy { return 200 '$BUSY_BODY'; }
-    }
-}
-NGINX
-nginx -c "$WORK/nginx.conf" -p "$WORK" & PIDS+=($!); NGINX_PID=$!
+start_nginx
 wait_socket "$WORK/steward/steward.sock"; wait_socket "$WORK/go.sock"; wait_socket "$WORK/nginx.sock"
 sleep 1
-NGINX_ALL=$(echo $(pgrep -f "nginx -c $WORK/nginx.conf"; pgrep -P "$NGINX_PID" || true) | tr ' ' '\n' | sort -u | tr '\n' ' ')
+NGINX_ALL=$(nginx_pids)
 echo "{\"idle_rss_kb\":{\"steward\":$(rss_kb $STEWARD_PID),\"go\":$(rss_kb $GO_PID)}}" >"$OUT/routes-idle.json"
 
 declare -A SOCK=([steward]="$WORK/steward/steward.sock" [go]="$WORK/go.sock" [nginx]="$WORK/nginx.sock")

@@ -9,34 +9,11 @@ source bench/lib.sh
 
 "$STEWARDD" --data-dir "$WORK/steward" >"$WORK/stewardd.log" 2>&1 & PIDS+=($!); STEWARD_PID=$!
 "$WORK/goserver" "$WORK/go.sock" & PIDS+=($!); GO_PID=$!
-cat >"$WORK/nginx.conf" <<NGINX
-worker_processes 2;
-daemon off;
-pid $WORK/nginx.pid;
-error_log $WORK/nginx-error.log;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    keepalive_requests 1000000;
-    server {
-        listen unix:$WORK/nginx.sock;
-        location = /api/v4/system/ping {
-            default_type application/json;
-            add_header X-Request-ID baselinebaselinebaseline00;
-            add_header X-Version-ID 0.1.0.steward.0.false;
-            add_header X-Content-Type-Options nosniff;
-            add_header Referrer-Policy no-referrer;
-            add_header Expires 0;
-            return 200 '{"ServerVersion":"0.1.0","status":"OK"}';
-        }
-    }
-}
-NGINX
-nginx -c "$WORK/nginx.conf" -p "$WORK" & PIDS+=($!); NGINX_PID=$!
+start_nginx
 wait_socket "$WORK/steward/steward.sock"; wait_socket "$WORK/go.sock"; wait_socket "$WORK/nginx.sock"
 sleep 1
-NGINX_ALL=$(pgrep -f "nginx -c $WORK/nginx.conf" ; pgrep -P "$NGINX_PID" || true)
-echo "{\"idle_rss_kb\":{\"steward\":$(rss_kb $STEWARD_PID),\"go\":$(rss_kb $GO_PID),\"nginx\":$(rss_kb $(echo $NGINX_ALL | tr ' ' '\n' | sort -u))}}" >"$OUT/idle.json"
+NGINX_ALL=$(nginx_pids)
+echo "{\"idle_rss_kb\":{\"steward\":$(rss_kb $STEWARD_PID),\"go\":$(rss_kb $GO_PID),\"nginx\":$(rss_kb $NGINX_ALL)}}" >"$OUT/idle.json"
 
 declare -A SOCK=([steward]="$WORK/steward/steward.sock" [go]="$WORK/go.sock" [nginx]="$WORK/nginx.sock")
 : >"$OUT/load.jsonl"
