@@ -13,6 +13,37 @@ public enum JSONStringMap {
         return copy.withUTF8 { parse($0) }
     }
 
+    /// A member of a top-level object read by `fields`.
+    public enum Field: Equatable, Sendable {
+        case string(String)
+        case map([String: String])
+        case null
+        /// A number or a boolean: skipped, only its presence is known.
+        case scalar
+    }
+
+    /// The members of a top-level object whose values are strings, numbers, booleans, null or flat
+    /// string maps (a request body such as `model.Job`); nil for anything else (a nested array or
+    /// deeper object, a syntax error), and the caller falls back to a general decoder. A repeated
+    /// key keeps its first value.
+    public static func fields(_ bytes: UnsafeBufferPointer<UInt8>) -> [String: Field]? {
+        var p = Parser(bytes: bytes)
+        guard p.expect(UInt8(ascii: "{")) else { return nil }
+        var out: [String: Field] = [:]
+        p.skipSpace()
+        if p.i < bytes.count, bytes[p.i] == UInt8(ascii: "}") {
+            p.i += 1
+            return p.atEnd() ? out : nil
+        }
+        while true {
+            guard let key = p.string(), p.expect(UInt8(ascii: ":")), let value = p.field() else { return nil }
+            if out[key] == nil { out[key] = value }
+            if p.expect(UInt8(ascii: ",")) { continue }
+            guard p.expect(UInt8(ascii: "}")) else { return nil }
+            return p.atEnd() ? out : nil
+        }
+    }
+
     private struct Parser {
         let bytes: UnsafeBufferPointer<UInt8>
         var i = 0
@@ -28,13 +59,13 @@ public enum JSONStringMap {
             return true
         }
 
-        mutating func object() -> [String: String]? {
+        mutating func object(toEnd: Bool = true) -> [String: String]? {
             guard expect(UInt8(ascii: "{")) else { return nil }
             var out: [String: String] = [:]
             skipSpace()
             if i < bytes.count, bytes[i] == UInt8(ascii: "}") {
                 i += 1
-                return atEnd() ? out : nil
+                return !toEnd || atEnd() ? out : nil
             }
             while true {
                 guard let key = string(), expect(UInt8(ascii: ":")), let value = string() else { return nil }
@@ -42,8 +73,53 @@ public enum JSONStringMap {
                 if out[key] == nil { out[key] = value }
                 if expect(UInt8(ascii: ",")) { continue }
                 guard expect(UInt8(ascii: "}")) else { return nil }
-                return atEnd() ? out : nil
+                return !toEnd || atEnd() ? out : nil
             }
+        }
+
+        /// One member value for `fields`.
+        mutating func field() -> Field? {
+            skipSpace()
+            guard i < bytes.count else { return nil }
+            switch bytes[i] {
+            case UInt8(ascii: "\""): return string().map(Field.string)
+            case UInt8(ascii: "{"): return object(toEnd: false).map(Field.map)
+            case UInt8(ascii: "n"): return literal("null") ? .null : nil
+            case UInt8(ascii: "t"): return literal("true") ? .scalar : nil
+            case UInt8(ascii: "f"): return literal("false") ? .scalar : nil
+            case UInt8(ascii: "-"), 0x30...0x39: return number() ? .scalar : nil
+            default: return nil
+            }
+        }
+
+        mutating func literal(_ word: StaticString) -> Bool {
+            let n = word.utf8CodeUnitCount
+            guard i + n <= bytes.count else { return false }
+            for k in 0..<n where bytes[i + k] != word.utf8Start[k] { return false }
+            i += n
+            return true
+        }
+
+        /// A JSON number (RFC 8259's grammar), skipped.
+        mutating func number() -> Bool {
+            func digits() -> Int {
+                let start = i
+                while i < bytes.count, (0x30...0x39).contains(bytes[i]) { i += 1 }
+                return i - start
+            }
+            if bytes[i] == UInt8(ascii: "-") { i += 1 }
+            guard i < bytes.count else { return false }
+            if bytes[i] == 0x30 { i += 1 } else if digits() == 0 { return false }
+            if i < bytes.count, bytes[i] == UInt8(ascii: ".") {
+                i += 1
+                guard digits() > 0 else { return false }
+            }
+            if i < bytes.count, bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E") {
+                i += 1
+                if i < bytes.count, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") { i += 1 }
+                guard digits() > 0 else { return false }
+            }
+            return true
         }
 
         mutating func atEnd() -> Bool {
@@ -127,6 +203,21 @@ public enum JSONStringMap {
                 i += 1
             }
             return v
+        }
+    }
+}
+
+/// Whether bytes are well-formed UTF-8 (no overlong forms, no surrogates), without building a String.
+public enum UTF8Check {
+    public static func isValid(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var decoder = UTF8()
+        var input = bytes.makeIterator()
+        while true {
+            switch decoder.decode(&input) {
+            case .scalarValue: continue
+            case .emptyInput: return true
+            case .error: return false
+            }
         }
     }
 }

@@ -8,14 +8,14 @@ enum JobAccess {
     struct Resolved {
         var permission: RequiredPermission
         var job: Job?
+        /// The decoded body of `POST /jobs`, for the handler.
+        var creation: JobHandlers.CreateBody?
     }
-
-    /// The body of `POST /jobs`, as far as access needs it (the handler decodes CreateBody).
-    struct Body: Decodable { var type: String? }
 
     /// Runs on the connection's loop: at most one primary-key read of the store.
     static func resolve(_ access: JobTypes.Access, _ request: APIRequest, _ parameters: [String: String], jobs: JobStore) throws -> Resolved {
         var job: Job?
+        var creation: JobHandlers.CreateBody?
         let type: String?
         if let id = parameters["job_id"] {
             guard NewID.isValid(id) else { throw AppError.invalidURLParam("job_id") }
@@ -26,7 +26,8 @@ enum JobAccess {
             guard t.utf8.count <= 32 else { throw AppError.invalidURLParam("job_type") }
             type = t
         } else if request.method == "POST" {
-            guard let body = try? request.decodeJSON(Body.self), let t = body.type, !t.isEmpty else { throw AppError.invalidBodyParam("job") }
+            guard let body = try? JobHandlers.CreateBody.decode(request), let t = body.type, !t.isEmpty else { throw AppError.invalidBodyParam("job") }
+            creation = body
             type = t
         } else {
             let t = request.query["job_type"] ?? ""
@@ -35,7 +36,7 @@ enum JobAccess {
         }
         guard let type else { return Resolved(permission: .anyOf([.readJobs, .manageJobs]), job: nil) }
         guard let needed = JobTypes.permissions(type, access) else { throw JobAccessRefusal(access: access) }
-        return Resolved(permission: .anyOf(needed), job: job)
+        return Resolved(permission: .anyOf(needed), job: job, creation: creation)
     }
 }
 

@@ -1,3 +1,4 @@
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,6 +18,10 @@ public struct PeerCredentials: Sendable, Equatable, CustomStringConvertible {
     public var pidfd: Int32?
     /// False when any lookup failed: such a peer is *unknown*.
     public var lookupSucceeded: Bool
+    /// The executable, read from /proc at the connection's first audit entry and kept for its
+    /// others (a keep-alive script's every privileged request would otherwise cost a readlink and
+    /// a read of fdinfo). Shared by the copies of one connection's credentials.
+    private let executable = ExecutableCache()
 
     public init(uid: UInt32, gid: UInt32, pid: Int32, groups: [UInt32], pidfd: Int32? = nil, lookupSucceeded: Bool = true) {
         self.uid = uid
@@ -40,6 +45,21 @@ public struct PeerCredentials: Sendable, Equatable, CustomStringConvertible {
     public var allGroups: [UInt32] { groups.contains(gid) ? groups : [gid] + groups }
 
     public var description: String { "uid=\(uid) gid=\(gid) pid=\(pid)" }
+
+    public static func == (a: PeerCredentials, b: PeerCredentials) -> Bool {
+        a.uid == b.uid && a.gid == b.gid && a.pid == b.pid && a.groups == b.groups && a.pidfd == b.pidfd
+            && a.lookupSucceeded == b.lookupSucceeded
+    }
+
+    /// The peer's executable as first read for this connection (see `executablePath`).
+    public var executableForAudit: String {
+        executable.path.withLock { cached in
+            if let cached { return cached }
+            let path = executablePath()
+            cached = path
+            return path
+        }
+    }
 
     /// The peer's executable, for audit entries. Read from /proc; when a pidfd is held, the pid is
     /// confirmed to still be the same process (not a reused pid) before the path is trusted.
@@ -67,6 +87,11 @@ public struct PeerCredentials: Sendable, Equatable, CustomStringConvertible {
         }
         return nil
     }
+}
+
+/// A connection's peer executable, once read.
+private final class ExecutableCache: Sendable {
+    let path = Mutex<String?>(nil)
 }
 
 extension StringProtocol {

@@ -143,6 +143,8 @@ public struct RequestContext: Sendable {
     public var route: Route
     /// The job a `/jobs/{job_id}` request is about, read once while deciding access.
     public var job: Job?
+    /// The body of `POST /jobs`, decoded once while deciding access (the type's permission).
+    var jobCreation: JobHandlers.CreateBody?
 
     /// The daemon's logger with this request's id; built only when a handler logs (not on the hot path).
     public var logger: Logger {

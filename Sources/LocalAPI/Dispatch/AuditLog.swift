@@ -38,7 +38,7 @@ public struct AuditLog: Sendable {
         let peer = request.peer
         return [
             "peer_uid": "\(peer.uid)", "peer_gid": "\(peer.gid)", "peer_pid": "\(peer.pid)",
-            "peer_exe": "\(peer.executablePath())", "route": "\(route)", "permission": "\(permission)",
+            "peer_exe": "\(peer.executableForAudit)", "route": "\(route)", "permission": "\(permission)",
             "decision": "\(decision)", "request_id": "\(request.requestID)",
         ]
     }

@@ -154,6 +154,7 @@ public final class Dispatcher: Sendable {
                 return .refused(respond(.forbidden(uid: uid, permission: resolved.permission.description), request))
             }
             context.job = resolved.job
+            context.jobCreation = resolved.creation
             let opened = context.route.audit == .always ? audit.open(request, route: context.route, permission: resolved.permission.description) : nil
             return .authorized(opened)
         } catch {

@@ -8,8 +8,9 @@ package enum RequestBodies {
     package struct Decoded: Equatable {
         /// `JobHandlers.CreateBody` (`POST /jobs`): type and data.
         package var create: Create?
-        /// `JobAccess.Body` (`POST /jobs` before the handler): the type whose permission is checked.
-        package var accessType: String??
+        /// `JobHandlers.CreateBody` through Foundation's decoder alone: what the one-pass reader
+        /// must agree with wherever it answers.
+        package var createByDecoder: Create?
         /// `JobHandlers.StatusBody` (`PATCH /jobs/{id}/status`).
         package var status: Status?
         /// `ConfigHandlers.MigrateBody` (`POST /config/migrate`).
@@ -30,8 +31,8 @@ package enum RequestBodies {
         let request = APIRequest(method: "POST", uri: "/", body: body, requestID: "fuzz",
                                  peer: PeerCredentials(uid: 0, gid: 0, pid: 0, groups: []))
         var d = Decoded()
-        if let b = try? request.decodeJSON(JobHandlers.CreateBody.self) { d.create = .init(type: b.type, data: b.data) }
-        if let b = try? request.decodeJSON(JobAccess.Body.self) { d.accessType = .some(b.type) }
+        if let b = try? JobHandlers.CreateBody.decode(request) { d.create = .init(type: b.type, data: b.data) }
+        if let b = try? request.decodeJSON(JobHandlers.CreateBody.self) { d.createByDecoder = .init(type: b.type, data: b.data) }
         if let b = try? request.decodeJSON(JobHandlers.StatusBody.self) { d.status = .init(status: b.status, force: b.force) }
         if let b = try? request.decodeJSON(ConfigHandlers.MigrateBody.self) { d.migrate = .init(from: b.from, to: b.to) }
         return d

@@ -8,7 +8,7 @@ import Glibc
 #endif
 
 /// One serving thread: an epoll set holding the listening sockets (shared with the other loops,
-/// `EPOLLEXCLUSIVE`, so one loop wakes per connection) and the connections this loop accepted, which
+/// `EPOLLEXCLUSIVE`, so one loop wakes per connection) and the connections it was given, which
 /// never leave it. It is also the task executor of its connections' handlers, so a request is
 /// parsed, handled and answered on one thread.
 ///
@@ -34,6 +34,9 @@ final class ConnectionLoop: TaskExecutor, @unchecked Sendable {
     private static let maxWaitFailures = 100
     /// The loop thread's id, recorded by the thread itself (0 until it runs).
     private let threadID = Atomic<UInt>(0)
+    /// Connections this loop serves plus those handed to it and not yet adopted: what the accepting
+    /// loop compares to spread connections evenly. Read from any thread.
+    private let assigned = Atomic<Int>(0)
 
     private enum Work {
         case closure(@Sendable () -> Void)
@@ -155,13 +158,26 @@ final class ConnectionLoop: TaskExecutor, @unchecked Sendable {
         pausedListeners.removeAll()
     }
 
+    /// How many connections this loop has or is about to have (any thread; a hint, not a lock).
+    var load: Int { assigned.load(ordering: .relaxed) }
+
+    /// Counts an accepted connection for this loop before it is adopted here, so the accepts that
+    /// follow in the same batch see it; `unregister` (or `release`) gives it back.
+    func reserve() { assigned.add(1, ordering: .relaxed) }
+
+    /// A reserved connection that never registered (refused over the caps, or the loop ended).
+    func release() { assigned.subtract(1, ordering: .relaxed) }
+
     func register(_ connection: Connection) {
         connections[connection.fd] = connection
         if nextSweep == .distantFuture { nextSweep = .now() + Self.sweepInterval }
     }
 
     func unregister(_ connection: Connection) {
-        if connections[connection.fd] === connection { connections.removeValue(forKey: connection.fd) }
+        if connections[connection.fd] === connection {
+            connections.removeValue(forKey: connection.fd)
+            assigned.subtract(1, ordering: .relaxed)
+        }
     }
 
     /// Sets the events a connection waits for; `old` is what it waited for until now (0: not in the set).

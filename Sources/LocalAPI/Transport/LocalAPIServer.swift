@@ -29,7 +29,7 @@ public final class LocalAPIServer: Sendable {
         for loop in loops {
             loop.accept = { [weak self] fd, listener, loop in
                 guard let self else { return _ = SystemCalls.close(fd) }
-                self.adopt(fd, from: listener, on: loop)
+                self.place(fd, from: listener, acceptedOn: loop)
             }
             loop.failed = { [logger] e in
                 logger.critical(
@@ -95,6 +95,9 @@ public final class LocalAPIServer: Sendable {
         dispatcher.audit.flushSuppressed()
     }
 
+    /// Each serving loop's connections, placed or about to be (for tests and diagnostics).
+    var loopLoads: [Int] { loops.map(\.load) }
+
     /// Ends the serving threads (after `shutdown`): connections still open are closed.
     public func stopLoops() {
         for loop in loops { loop.stop() }
@@ -116,8 +119,35 @@ public final class LocalAPIServer: Sendable {
         }
     }
 
-    /// Called on `loop` for each accepted socket: refused with a 503 over the connection caps,
-    /// otherwise served by a `Connection` on that loop.
+    /// Called on the loop that accepted `fd`: the connection goes to the loop with the fewest, this
+    /// one on a tie. Whichever loop wakes first accepts a whole burst (a load generator's or a
+    /// script's connections arrive together), and a connection never moves once placed, so without
+    /// this one loop can hold three of four busy connections while the other idles.
+    private func place(_ fd: Int32, from listenerFD: Int32, acceptedOn loop: ConnectionLoop) {
+        let here = loops.firstIndex { $0 === loop } ?? 0
+        let target = loops[Self.placement(loads: loopLoads, acceptedOn: here)]
+        target.reserve()
+        if target === loop { return adopt(fd, from: listenerFD, on: loop) }
+        target.execute { [self] in
+            // A loop that has ended runs its leftovers elsewhere: nothing may be served from there.
+            guard target.inLoop else {
+                target.release()
+                return _ = SystemCalls.close(fd)
+            }
+            adopt(fd, from: listenerFD, on: target)
+        }
+    }
+
+    /// The index of the loop a new connection goes to: the first with the fewest connections, or
+    /// the accepting one when none has fewer (no hand-off between threads without a gain).
+    static func placement(loads: [Int], acceptedOn here: Int) -> Int {
+        var best = here
+        for (i, load) in loads.enumerated() where load < loads[best] { best = i }
+        return best
+    }
+
+    /// Called on `loop`, which has reserved a place for `fd`: refused with a 503 over the connection
+    /// caps, otherwise served by a `Connection` on that loop.
     private func adopt(_ fd: Int32, from listenerFD: Int32, on loop: ConnectionLoop) {
         let peer = PeerCredentialReader.read(fd)
         let listener = listenerSockets.withLock { $0.first { $0.fd == listenerFD }?.settings.name } ?? ""
@@ -125,6 +155,7 @@ public final class LocalAPIServer: Sendable {
             dispatcher.audit.connectionRefused(peer: peer, listener: listener, reason: refusal)
             if let pidfd = peer.pidfd { _ = SystemCalls.close(pidfd) }
             RefuseConnection.answer(fd: fd, error: .tooManyConnections(detail: refusal))
+            loop.release()
             return
         }
         // Released exactly once, when the connection closes.
