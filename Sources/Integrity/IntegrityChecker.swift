@@ -3,17 +3,30 @@ import Store
 
 /// What a check run found, with what the journal and the job report need beyond the wire result.
 public struct IntegrityReport: Sendable {
-    public var results: [IntegrityCheckResult]
-    /// Checks not run because a table they name does not exist.
+    /// The wire answer, written on demand (`writeJSON`, `results`): its records may be on disk.
+    let answer: IntegrityAnswer
+    /// Checks answered with no records because a table they name does not exist.
     public var skipped: [String]
-    /// The true number of orphans per check (the answer keeps at most the cap).
+    /// The true number of orphans per check (with a cap, the answer keeps at most the cap).
     public var orphanCounts: [(check: String, count: Int)]
-    /// Checks whose records were cut at the cap.
+    /// Checks whose records were cut at the cap (only with `IntegritySettings.MaxRecordsPerRelation`).
     public var truncated: [String]
+    /// Records in the answer.
+    public var recordCount: Int
     public var rowsScanned: Int
     /// Time spent reading parent keys and scanning child tables, in milliseconds.
     public var parentMilliseconds: Int
     public var childMilliseconds: Int
+
+    /// Entries in the answer: Mattermost's 41, then Steward's own, configured and discovered ones.
+    public var resultCount: Int { answer.count }
+
+    /// The answer as values; for small answers and tests (`writeJSON` for anything that may be large).
+    public var results: [IntegrityCheckResult] { get throws { try answer.results() } }
+
+    /// Writes the JSON answer of `POST /api/v4/integrity` in chunks (blocking: spilled records are
+    /// read back from disk).
+    public func writeJSON(_ sink: (UnsafeRawBufferPointer) throws -> Void) throws { try answer.write(sink) }
 }
 
 /// Runs relational integrity checks over one consistent snapshot of the store.
@@ -38,12 +51,18 @@ public final class IntegrityChecker: Sendable {
         /// Called after each table has been read (tests use it to write concurrently).
         public var afterTableScan: (@Sendable (String) -> Void)?
 
+        /// Called after each table is read with the tables done and the total (progress).
+        public var progress: (@Sendable (_ done: Int, _ total: Int) -> Void)?
+
+        /// `maxRecordsPerRelation` 0 (the default) keeps every record, as Mattermost does.
         public init(configured: [IntegrityRelationSettings] = [], discoverForeignKeys: Bool = false,
-                    maxRecordsPerRelation: Int = 10_000, afterTableScan: (@Sendable (String) -> Void)? = nil) {
+                    maxRecordsPerRelation: Int = 0, afterTableScan: (@Sendable (String) -> Void)? = nil,
+                    progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil) {
             self.configured = configured
             self.discoverForeignKeys = discoverForeignKeys
             self.maxRecordsPerRelation = maxRecordsPerRelation
             self.afterTableScan = afterTableScan
+            self.progress = progress
         }
     }
 
@@ -62,6 +81,8 @@ public final class IntegrityChecker: Sendable {
         defer { try? conn.execute("COMMIT") }
         let schema = try Schema(conn)
         var checks = MattermostRelations.checks
+        // Steward's own relations follow Mattermost's 41 where its tables are (its own store).
+        checks += StewardRelations.checks.filter { c in c.parts.allSatisfy { schema.has(table: $0.parentTable) && schema.has(table: $0.childTable) } }
         checks += options.configured.map { c in
             IntegrityCheck([Relation(parent: c.parentTable, parentKey: c.parentKey, child: c.childTable, foreignKey: c.childForeignKey,
                                      childId: c.childIdColumn.isEmpty ? nil : c.childIdColumn, skipEmpty: c.skipEmpty)])
@@ -93,6 +114,11 @@ private struct Run {
     var schema: Schema
     var parents: [String: IDSet] = [:]  // IDSet is a class: shared, not copied
     var collectors: [Relation: OrphanCollector] = [:]
+    let spill = OrphanSpill()
+    var tablesDone = 0
+    /// The next relation number in the spill.
+    var spillIDs = 0
+    var tablesTotal = 0
     var errors: [Int: String] = [:]
     var skipped: [Int] = []
     var rowsScanned = 0
@@ -127,6 +153,9 @@ private struct Run {
         for i in runnable { for p in checks[i].parts where !parentKeys.contains(where: { $0 == (p.parentTable, p.parentKey) }) {
             parentKeys.append((p.parentTable, p.parentKey))
         } }
+        var childTables = Set<String>()
+        for i in runnable { for p in checks[i].parts { childTables.insert(p.childTable.lowercased()) } }
+        tablesTotal = parentKeys.count + childTables.count
         for (table, key) in parentKeys {
             // Sized from the rowid range (cheap: the b-tree's last key) to avoid rehashing as it
             // fills — but only as a hint: a table keyed by large integers (epoch milliseconds,
@@ -156,6 +185,7 @@ private struct Run {
             batch.withUnsafeBufferPointer { set.insertBatch($0) }
             stmt.reset()
             parents[Self.parentName(table, key)] = set
+            tableDone()
             options.afterTableScan?(table)
         }
 
@@ -180,9 +210,15 @@ private struct Run {
                     errors[i] = "\(error)"
                 }
             }
+            tableDone()
             options.afterTableScan?(relations[0].childTable)
         }
         childMilliseconds = Int((clock.now - childrenStarted) / .milliseconds(1))
+    }
+
+    private mutating func tableDone() {
+        tablesDone += 1
+        options.progress?(tablesDone, tablesTotal)
     }
 
     private mutating func missingColumn(_ check: IntegrityCheck, _ conn: Connection) throws -> String? {
@@ -215,7 +251,10 @@ private struct Run {
             Plan(relation: r, fk: index(r.childForeignKey), childId: r.childIdColumn.map(index), type: r.typeFilter.map { _ in index("Type") })
         }
         let sets: [IDSet] = plans.map { parents[Self.parentName($0.relation.parentTable, $0.relation.parentKey)]! }
-        var found: [OrphanCollector] = plans.map { _ in OrphanCollector(limit: options.maxRecordsPerRelation) }
+        var found: [OrphanCollector] = plans.map { _ in
+            defer { spillIDs += 1 }
+            return OrphanCollector(limit: options.maxRecordsPerRelation, spill: spill, id: spillIDs)
+        }
         // The hot loop reads only these plain arrays: no struct with references is copied per row.
         let fkColumns = plans.map(\.fk)
         let childIdColumns = plans.map { $0.childId ?? -1 }
@@ -259,7 +298,7 @@ private struct Run {
                 let idColumn = childIdColumns[k]
                 if let immediate {
                     guard immediate.0 else { continue }
-                    found[k].add(OrphanedRecord(parentID: immediate.1, childID: idColumn >= 0 ? stmt.string(idColumn) : nil))
+                    try found[k].add(OrphanedRecord(parentID: immediate.1, childID: idColumn >= 0 ? stmt.string(idColumn) : nil))
                     continue
                 }
                 // Batched: remember the child id (decoded when canonical) for a possible orphan.
@@ -272,41 +311,47 @@ private struct Run {
                         return .text(String(decoding: bytes, as: UTF8.self))
                     })
                 }
-                if pending[k].fk.count == ProbeBatch.size { pending[k].flush(into: &found[k], set: sets[k]) }
+                if pending[k].fk.count == ProbeBatch.size { try pending[k].flush(into: &found[k], set: sets[k]) }
             }
         }
-        for k in pending.indices { pending[k].flush(into: &found[k], set: sets[k]) }
+        for k in pending.indices { try pending[k].flush(into: &found[k], set: sets[k]) }
         rowsScanned += rows
         for (k, plan) in plans.enumerated() { collectors[plan.relation] = found[k] }
     }
 
     func report(_ checks: [IntegrityCheck]) -> IntegrityReport {
-        var results: [IntegrityCheckResult] = []
+        var outcomes: [IntegrityAnswer.Outcome] = []
         var counts: [(String, Int)] = []
         var truncated: [String] = []
-        let skippedSet = Set(skipped)
-        for (i, check) in checks.enumerated() where !skippedSet.contains(i) {
-            if let err = errors[i] {
-                results.append(IntegrityCheckResult(data: nil, err: err))
-                continue
-            }
-            var records: [OrphanedRecord] = []
-            var total = 0
-            for part in check.parts {
-                guard var c = collectors[part] else { continue }
-                records += c.sortedRecords()
-                total += c.total
-            }
-            if records.count > options.maxRecordsPerRelation { records.removeLast(records.count - options.maxRecordsPerRelation) }
-            if total > records.count { truncated.append(check.name) }
-            counts.append((check.name, total))
-            results.append(IntegrityCheckResult(data: RelationalIntegrityCheckData(
+        var recordCount = 0
+        let limit = options.maxRecordsPerRelation
+        for (i, check) in checks.enumerated() {
+            var o = IntegrityAnswer.Outcome(
                 parentName: check.parentName, childName: check.childName, parentIDAttr: check.parentIdAttr,
-                childIDAttr: check.childIdAttr, records: records), err: nil))
+                childIDAttr: check.childIdAttr, err: errors[i], parts: [])
+            if o.err == nil {
+                // An absent table (skipped) answers with no records, as a relation with no orphans.
+                o.parts = check.parts.compactMap { collectors[$0] }
+                var total = o.parts.reduce(0) { $0 + $1.total }
+                counts.append((check.name, total))
+                // With a cap, the two parts of Teams → Channels share it: the second gets what is left.
+                if limit > 0 {
+                    var left = limit
+                    for p in o.parts.indices {
+                        let keep = min(o.parts[p].total, left)
+                        o.parts[p].keepFirst(keep)
+                        left -= keep
+                    }
+                    if total > limit { truncated.append(check.name); total = limit }
+                }
+                recordCount += total
+            }
+            outcomes.append(o)
         }
         return IntegrityReport(
-            results: results, skipped: skipped.map { checks[$0].name }, orphanCounts: counts, truncated: truncated,
-            rowsScanned: rowsScanned, parentMilliseconds: parentMilliseconds, childMilliseconds: childMilliseconds)
+            answer: IntegrityAnswer(outcomes, spill: spill), skipped: skipped.map { checks[$0].name }, orphanCounts: counts,
+            truncated: truncated, recordCount: recordCount, rowsScanned: rowsScanned,
+            parentMilliseconds: parentMilliseconds, childMilliseconds: childMilliseconds)
     }
 }
 

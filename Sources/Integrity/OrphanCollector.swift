@@ -1,37 +1,82 @@
 import StewardModel
 
-/// The first `limit` orphans in Mattermost's order (by foreign key; NULL first, then bytewise; ties by
-/// child id), in memory bounded by twice the limit however many there are.
+/// A relation's orphans in Mattermost's order (by foreign key; NULL first, then bytewise; ties by
+/// child id).
+///
+/// With no limit (the default, as Mattermost) every record is kept: up to `inMemory` in memory, and
+/// past that all of them in the run's `OrphanSpill`, so memory does not grow with their number.
+/// With a limit (`IntegritySettings.MaxRecordsPerRelation`, an opt-in deviation) only the first
+/// `limit` are kept, in memory bounded by twice the limit.
 struct OrphanCollector {
+    /// Records a relation keeps in memory before it moves them to the spill.
+    static let inMemory = 4096
+
     let limit: Int
     /// Twice the limit: sorting once per `limit` additions keeps the cost linear. Saturated, so a
-    /// limit near Int.max (the config caps it far below) cannot overflow.
+    /// limit near Int.max cannot overflow.
     private let compactAt: Int
     private(set) var total = 0
     private var records: [OrphanedRecord] = []
-
-    init(limit: Int) {
-        self.limit = limit
-        let (twice, overflow) = limit.multipliedReportingOverflow(by: 2)
-        compactAt = overflow ? Int.max : twice
-    }
-
     /// Once `limit` records are kept, the last of them: anything not before it can never be kept.
     private var cutoff: OrphanedRecord?
+    /// Where the records are once spilled, and this relation's number there.
+    private let spill: OrphanSpill?
+    private let spillID: Int
+    private(set) var isSpilled = false
 
-    mutating func add(_ r: OrphanedRecord) {
+    /// `limit` 0 keeps every record (spilling to `spill` past `inMemory`).
+    init(limit: Int, spill: OrphanSpill? = nil, id: Int = 0) {
+        self.limit = limit
+        self.spill = spill
+        self.spillID = id
+        let (twice, overflow) = limit.multipliedReportingOverflow(by: 2)
+        compactAt = limit == 0 ? Self.inMemory : (overflow ? Int.max : twice)
+    }
+
+    mutating func add(_ r: OrphanedRecord) throws {
         total += 1
-        if let cutoff, !Self.precedes(r, cutoff) { return }
+        if limit > 0, let cutoff, !Self.precedes(r, cutoff) { return }
         records.append(r)
-        if records.count >= compactAt { compact() }
+        if records.count >= compactAt { try compact() }
     }
 
-    mutating func sortedRecords() -> [OrphanedRecord] {
-        compact()
-        return records
+    /// The records kept, in order; for a spilled relation, read back from the spill.
+    mutating func forEach(_ body: (OrphanedRecord) throws -> Void) throws {
+        if isSpilled, let spill {
+            try spill.add(spillID, records)
+            records.removeAll()
+            try spill.forEach(spillID, body)
+            return
+        }
+        try compact()
+        for r in records { try body(r) }
     }
 
-    private mutating func compact() {
+    /// With a limit: keeps only the first `n` (a check whose parts share the limit).
+    mutating func keepFirst(_ n: Int) {
+        guard limit > 0 else { return }
+        records.sort(by: Self.precedes)
+        if records.count > n { records.removeLast(records.count - n) }
+    }
+
+    /// The records kept, in order, as an array (small answers, tests).
+    mutating func sortedRecords() throws -> [OrphanedRecord] {
+        var out: [OrphanedRecord] = []
+        try forEach { out.append($0) }
+        return out
+    }
+
+    private mutating func compact() throws {
+        if limit == 0 {
+            guard records.count >= Self.inMemory, let spill else {
+                records.sort(by: Self.precedes)
+                return
+            }
+            try spill.add(spillID, records)
+            records.removeAll(keepingCapacity: true)
+            isSpilled = true
+            return
+        }
         records.sort(by: Self.precedes)
         if records.count > limit { records.removeLast(records.count - limit) }
         if records.count == limit { cutoff = records.last }
@@ -71,7 +116,7 @@ struct ProbeBatch {
         child.reserveCapacity(Self.size)
     }
 
-    mutating func flush(into found: inout OrphanCollector, set: IDSet) {
+    mutating func flush(into found: inout OrphanCollector, set: IDSet) throws {
         for (hi, lo) in fk { set.prefetch(hi, lo) }
         for (i, (hi, lo)) in fk.enumerated() where !set.containsDecoded(hi, lo) {
             let childID: String?
@@ -80,7 +125,7 @@ struct ProbeBatch {
             case .decoded(let h, let l): childID = MattermostID.encode(h, l)
             case .text(let t): childID = t
             }
-            found.add(OrphanedRecord(parentID: MattermostID.encode(hi, lo), childID: childID))
+            try found.add(OrphanedRecord(parentID: MattermostID.encode(hi, lo), childID: childID))
         }
         fk.removeAll(keepingCapacity: true)
         child.removeAll(keepingCapacity: true)

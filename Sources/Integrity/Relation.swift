@@ -95,3 +95,11 @@ public enum MattermostRelations {
         r("Users", "UserAccessTokens", "UserId", "Id"),
     ]
 }
+
+/// Steward's own relations, checked after Mattermost's 41 on a store that has their tables (so
+/// Steward's own store always has something real checked). Each job's log lines belong to a job.
+public enum StewardRelations {
+    public static let checks: [IntegrityCheck] = [
+        IntegrityCheck([Relation(parent: "Jobs", child: "JobLogs", foreignKey: "JobId", childId: nil)]),
+    ]
+}

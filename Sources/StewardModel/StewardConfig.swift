@@ -150,17 +150,17 @@ public struct IntegritySettings: Sendable, Equatable, Codable {
     public var relations: [IntegrityRelationSettings] = []
     /// Also check the relations the schema declares as foreign keys (`PRAGMA foreign_key_list`).
     public var discoverForeignKeys = false
-    /// Records kept per relation in an answer; the true count goes to the journal.
-    public var maxRecordsPerRelation = 10_000
+    /// 0 (the default): every orphaned record is answered, as Mattermost does. Otherwise at most this
+    /// many per relation (an opt-in deviation from Mattermost; the true count goes to the journal).
+    public var maxRecordsPerRelation = 0
 
     public init() {}
 
     /// The allowed values of the numeric settings (see `ServiceSettings.Ranges`).
     public enum Ranges {
-        /// The collector keeps up to twice this many records per relation in memory (`2 * limit`
-        /// would overflow near Int.max), for each of some fifty relations, and the answer is one
-        /// JSON document.
-        public static let maxRecordsPerRelation = 1...1_000_000
+        /// 0 is "all". A cap is kept in memory (up to twice it per relation, for each of some fifty
+        /// relations), so it is bounded; without one, records beyond a few thousand go to disk.
+        public static let maxRecordsPerRelation = 0...1_000_000
     }
 
     enum CodingKeys: String, CodingKey {
@@ -171,7 +171,7 @@ public struct IntegritySettings: Sendable, Equatable, Codable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         relations = try c.decodeIfPresent([IntegrityRelationSettings].self, forKey: .relations) ?? []
         discoverForeignKeys = try c.decodeIfPresent(Bool.self, forKey: .discoverForeignKeys) ?? false
-        maxRecordsPerRelation = try c.decodeIfPresent(Int.self, forKey: .maxRecordsPerRelation) ?? 10_000
+        maxRecordsPerRelation = try c.decodeIfPresent(Int.self, forKey: .maxRecordsPerRelation) ?? 0
     }
 
     func validate() throws(ConfigValidationError) {

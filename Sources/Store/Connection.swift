@@ -194,7 +194,8 @@ public final class Statement {
 
     @discardableResult
     public func bind(_ index: Int32, _ value: String?) -> Statement {
-        record(value.map { sqlite3_bind_text(handle, index, $0, -1, steward_sqlite_transient()) } ?? sqlite3_bind_null(handle, index))
+        // The length is given: a NUL inside the text (rows of a foreign database can hold one) is kept.
+        record(value.map { sqlite3_bind_text(handle, index, $0, Int32($0.utf8.count), steward_sqlite_transient()) } ?? sqlite3_bind_null(handle, index))
         return self
     }
 

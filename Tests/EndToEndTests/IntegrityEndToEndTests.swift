@@ -22,7 +22,10 @@ struct IntegrityEndToEndTests {
         let r = try UnixHTTP.post(daemon.socket, "/api/v4/integrity")
         #expect(r.status == 200)
         let results = try JSONDecoder().decode([IntegrityCheckResult].self, from: Data(r.body))
-        #expect(results == expected)
+        // Mattermost's 41, then Steward's own relation (the daemon's tables are in this store too).
+        #expect(Array(results.prefix(41)) == expected)
+        #expect(results.count == 42)
+        #expect(results.last?.data == RelationalIntegrityCheckData(parentName: "Jobs", childName: "JobLogs", parentIDAttr: "JobId", childIDAttr: "", records: []))
         #expect(r.text.hasPrefix(#"[{"data":{"parent_name":"Channels","child_name":"CommandWebhooks","parent_id_attr":"ChannelId","child_id_attr":"Id","records":[{"parent_id":"#))
         #expect(r.text.contains(#""child_id":null"#) && r.text.contains(#""err":null"#))
         let journal = daemon.logLines(containing: "integrity check finished")
@@ -34,7 +37,8 @@ struct IntegrityEndToEndTests {
         let plain = try Command.stewardctl(["integrity", "--confirm"], socket: daemon.socket)
         #expect(plain.status == 0)
         let lines = plain.stdout.split(separator: "\n")
-        #expect(lines.count == 41)
+        #expect(lines.count == 42)
+        #expect(lines.last == "Found 0 in relation JobLogs orphans of relation Jobs")
         #expect(lines.first == "Found 3 in relation CommandWebhooks orphans of relation Channels")
         let verbose = try Command.stewardctl(["integrity", "--confirm", "-v"], socket: daemon.socket)
         #expect(verbose.stdout.contains("  Child has empty ParentIdAttr (ChannelMembers.ChannelId)"))
@@ -42,7 +46,7 @@ struct IntegrityEndToEndTests {
         #expect(verbose.stdout.contains(" is missing Parent "))
         let json = try Command.stewardctl(["integrity", "--confirm", "--json"], socket: daemon.socket)
         let data = try JSONDecoder().decode([RelationalIntegrityCheckData].self, from: Data(json.stdout.utf8))
-        #expect(data == expected.compactMap(\.data))
+        #expect(Array(data.prefix(41)) == expected.compactMap(\.data))
     }
 
     @Test func cliRefusesWithoutConfirmWhenNotInteractive() throws {

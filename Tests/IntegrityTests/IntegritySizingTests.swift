@@ -17,7 +17,7 @@ import Testing
                 INSERT INTO CardLabels VALUES ('c1', 1), ('c2', \(lastKey)), ('c3', 7);
                 """)
         let report = try await IntegrityChecker(store: pool).run(.init(discoverForeignKeys: true))
-        let labels = try #require(report.results.first { $0.data?.childName == "CardLabels" }?.data)
+        let labels = try #require((try report.results).first { $0.data?.childName == "CardLabels" }?.data)
         #expect(labels.records == [OrphanedRecord(parentID: "7", childID: nil)], "only the missing label is an orphan")
     }
 }

@@ -1,4 +1,5 @@
 import Integrity
+import Maintenance
 import StewardModel
 
 /// `POST /integrity`: Mattermost's relational checks (plus configured and discovered relations).
@@ -15,15 +16,34 @@ enum IntegrityHandlers {
             "integrity check finished",
             metadata: [
                 "message_id": "\(messageID)",
-                "checks": "\(report.results.count)",
+                "checks": "\(report.resultCount)",
+                "records": "\(report.recordCount)",
                 "orphans_total": "\(report.orphanCounts.reduce(0) { $0 + $1.count })",
                 "orphans": "\(orphans.map { "\($0.check)=\($0.count)" }.joined(separator: "; "))",
                 "truncated": "\(report.truncated.joined(separator: "; "))",
-                "skipped_absent_tables": "\(report.skipped.joined(separator: "; "))",
+                "absent_tables": "\(report.skipped.joined(separator: "; "))",
                 "rows_scanned": "\(report.rowsScanned)",
                 "parent_keys_ms": "\(report.parentMilliseconds)",
                 "child_scans_ms": "\(report.childMilliseconds)",
             ])
-        return .json(IntegrityCheckResult.json(report.results))
+        return try await BlockingPool.shared.run { try answer(report) }
+    }
+
+    /// Answers with more records than this are written to an unlinked temporary file and streamed
+    /// from it (a million orphans is ~70 MB of JSON); smaller ones are sent from memory.
+    static let inMemoryRecords = 50_000
+
+    /// The JSON answer, built on a blocking thread: spilled records are read back from disk.
+    private static func answer(_ report: IntegrityReport) throws -> APIResponse {
+        if report.recordCount <= inMemoryRecords {
+            var body: [UInt8] = []
+            try report.writeJSON { body.append(contentsOf: $0) }
+            return APIResponse(status: 200, headers: [("Content-Type", "application/json")], body: body)
+        }
+        let file = try TemporaryFile()
+        try report.writeJSON { try file.append($0) }
+        var response = APIResponse(status: 200, headers: [("Content-Type", "application/json")], body: [])
+        response.file = ResponseFile(file.opened())
+        return response
     }
 }

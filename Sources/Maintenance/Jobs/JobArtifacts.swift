@@ -145,6 +145,30 @@ public struct ArtifactWriter: Sendable {
         try commit()
     }
 
+    /// Writes the artifact through `body`, which is handed a function writing one chunk; then syncs
+    /// and commits it. On any failure the staging file is removed and nothing is committed.
+    public func stream(_ body: (_ write: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
+        let fd = try create()
+        do {
+            try body { chunk in
+                var offset = 0
+                while offset < chunk.count {
+                    let n = Glibc.write(fd, chunk.baseAddress! + offset, chunk.count - offset)
+                    if n < 0 && errno == EINTR { continue }
+                    if n <= 0 { throw JobFailure("cannot write \(name): \(String(cString: strerror(errno)))") }
+                    offset += n
+                }
+            }
+            guard fsync(fd) == 0 else { throw JobFailure("cannot write \(name): \(String(cString: strerror(errno)))") }
+        } catch {
+            close(fd)
+            discard()
+            throw error
+        }
+        close(fd)
+        try commit()
+    }
+
     /// Opens the staging file for writing (created or truncated, 0600).
     public func create() throws(JobFailure) -> Int32 {
         let fd = openat(directory.descriptor, JobArtifacts.stagingName(name), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600)

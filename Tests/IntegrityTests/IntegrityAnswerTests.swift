@@ -1,0 +1,63 @@
+import Foundation
+import StewardModel
+import Store
+import Testing
+
+@testable import Integrity
+
+/// Every record, as Mattermost answers them, however many; memory bounded by spilling to disk.
+@Suite struct IntegrityAnswerTests {
+    /// More orphans in one relation than a collector keeps in memory and than the old cap (10,000):
+    /// all of them come back, in Mattermost's order, the same records as its SQL.
+    @Test func everyRecordIsAnsweredPastTheInMemoryLimit() async throws {
+        let bulk = 12_000
+        #expect(bulk > OrphanCollector.inMemory)
+        let (path, _) = try SampleDatabase.generate(posts: 2_000, extra: ["--bulk-orphans", "\(bulk)"])
+        let report = try await IntegrityChecker(store: SampleDatabase.pool(path)).run(.init())
+        let results = try report.results
+        let reference = try SampleDatabase.reference(path)
+        #expect(results.prefix(41) == reference[...])
+        #expect(results[10].data?.records.count == bulk + 3)
+        #expect(report.truncated.isEmpty)
+        #expect(report.recordCount == reference.reduce(0) { $0 + ($1.data?.records.count ?? 0) })
+        // Read twice (the handler writes JSON, a test reads values): the spill is read again.
+        #expect(try report.results == results)
+    }
+
+    /// The streamed JSON is byte for byte what the one-document encoder writes (Mattermost's key order).
+    @Test func theStreamedAnswerIsTheEncodersBytes() async throws {
+        let (path, _) = try SampleDatabase.generate(posts: 2_000, extra: ["--bulk-orphans", "5000"])
+        let report = try await IntegrityChecker(store: SampleDatabase.pool(path)).run(.init())
+        var streamed: [UInt8] = []
+        var chunks = 0
+        try report.writeJSON { streamed.append(contentsOf: $0); chunks += 1 }
+        #expect(chunks > 1, "written in chunks, not as one document")
+        #expect(String(decoding: streamed, as: UTF8.self) == IntegrityCheckResult.json(try report.results))
+    }
+
+    /// A cap (opt-in) keeps the first records in order; the two parts of Teams → Channels share it.
+    @Test func aCapIsSharedByTheTwoPartsOfTeamsToChannels() async throws {
+        let (path, _) = try SampleDatabase.generate(posts: 1_000)
+        let full = try await IntegrityChecker(store: SampleDatabase.pool(path)).run(.init())
+        let all = try #require(try full.results[15].data?.records)
+        #expect(all.count == 4)
+        let capped = try await IntegrityChecker(store: SampleDatabase.pool(path)).run(.init(maxRecordsPerRelation: 3))
+        #expect(try capped.results[15].data?.records == Array(all.prefix(3)))
+        #expect(capped.truncated.contains("Channels.TeamId → Teams"))
+    }
+
+    /// Progress: every table read is reported once, ending at the total.
+    @Test func progressCountsTablesUpToTheTotal() async throws {
+        let (path, _) = try SampleDatabase.generate(posts: 500)
+        let seen = Locked<[(Int, Int)]>([])
+        _ = try await IntegrityChecker(store: SampleDatabase.pool(path)).run(.init(progress: { done, total in
+            seen.withLock { $0.append((done, total)) }
+        }))
+        let steps = seen.withLock { $0 }
+        let total = try #require(steps.first?.1)
+        // 7 parent tables and 23 child tables in Mattermost's relations.
+        #expect(total == 7 + 23)
+        #expect(steps.map(\.0) == Array(1...total))
+        #expect(steps.allSatisfy { $0.1 == total })
+    }
+}
