@@ -42,7 +42,7 @@ import Testing
         listener("MaxConnectionsPerUid", 0...1_000_000),
         plain("SqlSettings", "MaxReaders", 1...64),
         plain("SqlSettings", "BusyTimeoutMilliseconds", 0...86_400_000),
-        plain("IntegritySettings", "MaxRecordsPerRelation", 1...1_000_000),
+        plain("IntegritySettings", "MaxRecordsPerRelation", 0...1_000_000),
         plain("JobSettings", "MaxConcurrentJobs", 1...32),
         plain("JobSettings", "BackupsToKeep", 1...10_000),
         plain("DataRetentionSettings", "MessageRetentionDays", 1...36_500),
