@@ -10,7 +10,7 @@ struct IntegrityCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "integrity",
         abstract: "Check the relational integrity of the store (Mattermost's relations).",
-        discussion: "Reads every checked table once; on a large store that takes a while. Asks for YES on a terminal unless --confirm is given, and refuses without --confirm when not interactive.")
+        discussion: "Reads every checked table once; on a large store that takes a while. Asks for YES on a terminal unless --confirm is given, and refuses without --confirm when not interactive. On a terminal (stderr), the check runs as an integrity_check job (relations only) and a progress bar shows the tables read; otherwise, or when the job cannot be created, it is mmctl's POST /api/v4/integrity.")
 
     @OptionGroup var options: GlobalOptions
     @Flag(name: .long, help: "Run without asking.") var confirm = false
@@ -26,10 +26,9 @@ struct IntegrityCommand: ParsableCommand {
                     Data("This check may harm performance on live systems. Are you sure you want to proceed? (YES/NO): ".utf8))
                 guard readLine() == "YES" else { throw .error("aborted") }
             }
-            let r = try options.call("POST", "/integrity", context: "unable to perform integrity check")
-            guard let results = try? JSONDecoder().decode([IntegrityCheckResult].self, from: Data(r.body)) else {
-                throw .error("unable to perform integrity check. Error: unexpected answer")
-            }
+            let showProgress = isatty(STDERR_FILENO) == 1 && !options.quiet && !options.json
+            let results: [IntegrityCheckResult]
+            if showProgress, let viaJob = try Self.asJob(options) { results = viaJob } else { results = try Self.direct(options) }
             let failed = results.compactMap(\.err)
             if options.json {
                 let data = results.compactMap(\.data)
@@ -41,6 +40,48 @@ struct IntegrityCommand: ParsableCommand {
                 throw .error(failed.map(TerminalText.field).joined(separator: "\n"))
             }
         }
+    }
+
+    /// mmctl's call: the answer when the check is done.
+    static func direct(_ options: GlobalOptions) throws(CLIError) -> [IntegrityCheckResult] {
+        let r = try options.call("POST", "/integrity", context: "unable to perform integrity check")
+        guard let results = try? JSONDecoder().decode([IntegrityCheckResult].self, from: Data(r.body)) else {
+            throw .error("unable to perform integrity check. Error: unexpected answer")
+        }
+        return results
+    }
+
+    /// The same check as an `integrity_check` job with `relations_only`, its progress drawn on stderr
+    /// while it runs, its report downloaded at the end. Nil when the job cannot be created (no
+    /// permission for the job type, an older daemon): the caller falls back to `direct`.
+    static func asJob(_ options: GlobalOptions) throws(CLIError) -> [IntegrityCheckResult]? {
+        let body = Array(#"{"type":"integrity_check","data":{"relations_only":"true"}}"#.utf8)
+        guard let created = try? options.call("POST", "/jobs", body: body, context: "unable to create the job"),
+              let job = try? JobCommand.decodeJob(created) else { return nil }
+        var shown = -1
+        while true {
+            let now = try JobCommand.decodeJob(try options.call("GET", "/jobs/\(job.id)", context: "unable to get the job"))
+            let p = Int(max(0, min(100, now.status.isFinished ? 100 : now.progress * 100 / 70)))
+            if p != shown {
+                let bar = String(repeating: "#", count: p / 5) + String(repeating: ".", count: 20 - p / 5)
+                FileHandle.standardError.write(Data("\r[\(bar)] \(p)% of the tables read".utf8))
+                shown = p
+            }
+            if now.status.isFinished {
+                FileHandle.standardError.write(Data("\n".utf8))
+                guard now.status == .success || now.status == .warning else {
+                    throw .error("unable to perform integrity check. Error: the job ended \(now.status.rawValue): \(TerminalText.field(now.data["error"] ?? ""))")
+                }
+                break
+            }
+            usleep(200_000)
+        }
+        struct Report: Decodable { var relations: [IntegrityCheckResult] }
+        let r = try options.call("GET", "/jobs/\(job.id)/download", context: "unable to download the report")
+        guard let report = try? JSONDecoder().decode(Report.self, from: Data(r.body)) else {
+            throw .error("unable to perform integrity check. Error: unexpected report")
+        }
+        return report.relations
     }
 
     static func report(_ data: RelationalIntegrityCheckData, verbose: Bool, options: GlobalOptions) {

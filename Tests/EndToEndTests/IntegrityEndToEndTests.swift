@@ -82,6 +82,33 @@ struct IntegrityEndToEndTests {
         #expect(no.stdout.contains("aborted") && !no.stdout.contains("Found"))
     }
 
+    /// On a terminal the check runs as an `integrity_check` job (relations only) with a progress bar
+    /// on stderr, and prints the same lines as mmctl's call.
+    @Test(.enabled(if: Paths.tool("script") != nil, "script(1) is not installed"))
+    func cliShowsProgressOnATerminal() throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Paths.tool("script")!)
+        p.arguments = ["-qec", "\(Paths.stewardctl) integrity --confirm --socket \(daemon.socket)", "/dev/null"]
+        let output = Pipe()
+        p.standardInput = FileHandle.nullDevice
+        p.standardOutput = output
+        p.standardError = output
+        try p.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0, "\(text)")
+        #expect(text.contains("] 100% of the tables read"))
+        #expect(text.contains("Found 3 in relation CommandWebhooks orphans of relation Channels"))
+        #expect(text.contains("Found 0 in relation JobLogs orphans of relation Jobs"))
+        let jobs = try JSONDecoder().decode([Job].self, from: Data(try UnixHTTP.get(daemon.socket, "/api/v4/jobs/type/integrity_check").body))
+        let job = try #require(jobs.first)
+        #expect(job.data["relations_only"] == "true" && job.data["page_check"] == "not run")
+        #expect(job.status == .warning, "orphans were found")
+        let logs = try UnixHTTP.get(daemon.socket, "/api/v4/jobs/\(job.id)/logs").text
+        // Mattermost's 7 parent and 23 child tables, and Jobs and JobLogs.
+        #expect(logs.contains("tables read: 32 of 32"))
+    }
+
     @Test func theDaemonStaysResponsiveDuringACheck() throws {
         let socket = daemon.socket
         let done = DispatchSemaphore(value: 0)
