@@ -92,35 +92,9 @@ public enum JSONStringMap {
             }
         }
 
-        mutating func literal(_ word: StaticString) -> Bool {
-            let n = word.utf8CodeUnitCount
-            guard i + n <= bytes.count else { return false }
-            for k in 0..<n where bytes[i + k] != word.utf8Start[k] { return false }
-            i += n
-            return true
-        }
+        mutating func literal(_ word: StaticString) -> Bool { JSONGrammar.literal(word, bytes, at: &i) }
 
-        /// A JSON number (RFC 8259's grammar), skipped.
-        mutating func number() -> Bool {
-            func digits() -> Int {
-                let start = i
-                while i < bytes.count, (0x30...0x39).contains(bytes[i]) { i += 1 }
-                return i - start
-            }
-            if bytes[i] == UInt8(ascii: "-") { i += 1 }
-            guard i < bytes.count else { return false }
-            if bytes[i] == 0x30 { i += 1 } else if digits() == 0 { return false }
-            if i < bytes.count, bytes[i] == UInt8(ascii: ".") {
-                i += 1
-                guard digits() > 0 else { return false }
-            }
-            if i < bytes.count, bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E") {
-                i += 1
-                if i < bytes.count, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") { i += 1 }
-                guard digits() > 0 else { return false }
-            }
-            return true
-        }
+        mutating func number() -> Bool { JSONGrammar.number(bytes, at: &i) }
 
         mutating func atEnd() -> Bool {
             skipSpace()

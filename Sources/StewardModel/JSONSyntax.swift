@@ -22,13 +22,7 @@ public enum JSONSyntax {
             while let c = current, c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D { index += 1 }
         }
 
-        mutating func literal(_ word: StaticString) -> Bool {
-            let n = word.utf8CodeUnitCount
-            guard index + n <= bytes.count else { return false }
-            for i in 0..<n where bytes[index + i] != word.utf8Start[i] { return false }
-            index += n
-            return true
-        }
+        mutating func literal(_ word: StaticString) -> Bool { JSONGrammar.literal(word, bytes, at: &index) }
 
         mutating func value(depth: Int) -> Bool {
             guard depth < Self.maxDepth, let c = current else { return false }
@@ -100,26 +94,43 @@ public enum JSONSyntax {
             return false
         }
 
-        mutating func number() -> Bool {
-            if current == UInt8(ascii: "-") { index += 1 }
-            guard let first = current, isDigit(first) else { return false }
-            index += 1
-            if first != UInt8(ascii: "0") { while let c = current, isDigit(c) { index += 1 } }
-            if current == UInt8(ascii: ".") {
-                index += 1
-                guard let c = current, isDigit(c) else { return false }
-                while let c = current, isDigit(c) { index += 1 }
-            }
-            if current == UInt8(ascii: "e") || current == UInt8(ascii: "E") {
-                index += 1
-                if current == UInt8(ascii: "+") || current == UInt8(ascii: "-") { index += 1 }
-                guard let c = current, isDigit(c) else { return false }
-                while let c = current, isDigit(c) { index += 1 }
-            }
-            return true
-        }
+        mutating func number() -> Bool { JSONGrammar.number(bytes, at: &index) }
 
         func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
         func isHex(_ c: UInt8) -> Bool { isDigit(c) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66) }
+    }
+}
+
+/// The pieces of RFC 8259's grammar both byte readers share (`JSONSyntax`, `JSONStringMap`).
+enum JSONGrammar {
+    /// `true`, `false` or `null` at `i`; advances past it.
+    static func literal(_ word: StaticString, _ bytes: UnsafeBufferPointer<UInt8>, at i: inout Int) -> Bool {
+        let n = word.utf8CodeUnitCount
+        guard i + n <= bytes.count else { return false }
+        for k in 0..<n where bytes[i + k] != word.utf8Start[k] { return false }
+        i += n
+        return true
+    }
+
+    /// A number at `i` (`-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`); advances past it.
+    static func number(_ bytes: UnsafeBufferPointer<UInt8>, at i: inout Int) -> Bool {
+        func digit(_ at: Int) -> Bool { at < bytes.count && bytes[at] >= 0x30 && bytes[at] <= 0x39 }
+        if i < bytes.count, bytes[i] == UInt8(ascii: "-") { i += 1 }
+        guard digit(i) else { return false }
+        let first = bytes[i]
+        i += 1
+        if first != UInt8(ascii: "0") { while digit(i) { i += 1 } }
+        if i < bytes.count, bytes[i] == UInt8(ascii: ".") {
+            i += 1
+            guard digit(i) else { return false }
+            while digit(i) { i += 1 }
+        }
+        if i < bytes.count, bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E") {
+            i += 1
+            if i < bytes.count, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") { i += 1 }
+            guard digit(i) else { return false }
+            while digit(i) { i += 1 }
+        }
+        return true
     }
 }
