@@ -259,6 +259,7 @@ private struct Run {
         let fkColumns = plans.map(\.fk)
         let childIdColumns = plans.map { $0.childId ?? -1 }
         let skipEmpty = plans.map(\.relation.skipEmpty)
+        let probeAtOnce = sets.map(\.fitsInCache)
         let filters: [(column: Int32, isIn: Bool, values: Set<String>)?] = plans.map { plan in
             guard let f = plan.relation.typeFilter, let column = plan.type else { return nil }
             switch f {
@@ -274,8 +275,10 @@ private struct Run {
         // when canonical) because the row is gone by the time the batch is probed.
         var pending = plans.map { _ in ProbeBatch() }
         var rows = 0
+        var rowChild = ProbeBatch.ChildID.none
         while try stmt.step() {
             rows += 1
+            var rowChildColumn: Int32 = -1
             for k in 0..<fkColumns.count {
                 if let filter = filters[k] {
                     let passes = stmt.withText(filter.column) { bytes -> Bool in
@@ -285,14 +288,19 @@ private struct Run {
                     if !passes { continue }
                 }
                 let skip = skipEmpty[k]
+                let set = sets[k]
+                let probeNow = probeAtOnce[k]
                 let immediate = stmt.withText(fkColumns[k]) { bytes -> (Bool, String?)? in
                     guard let bytes else { return (!skip, nil) }
                     if bytes.isEmpty && skip { return (false, nil) }
                     if let (hi, lo) = MattermostID.decode(bytes) {
+                        // A set that stays in cache is probed at once, and the child id is read
+                        // only for an orphan; a big one is probed in prefetched batches.
+                        if probeNow { return set.containsDecoded(hi, lo) ? (false, nil) : (true, MattermostID.encode(hi, lo)) }
                         pending[k].fk.append((hi, lo))
                         return nil
                     }
-                    if sets[k].contains(bytes) { return (false, nil) }
+                    if set.contains(bytes) { return (false, nil) }
                     return (true, String(decoding: bytes, as: UTF8.self))
                 }
                 let idColumn = childIdColumns[k]
@@ -301,15 +309,20 @@ private struct Run {
                     try found[k].add(OrphanedRecord(parentID: immediate.1, childID: idColumn >= 0 ? stmt.string(idColumn) : nil))
                     continue
                 }
-                // Batched: remember the child id (decoded when canonical) for a possible orphan.
+                // Batched: remember the child id (decoded when canonical) for a possible orphan —
+                // read once per row however many of the row's relations need it.
                 if idColumn < 0 {
                     pending[k].child.append(.none)
                 } else {
-                    pending[k].child.append(stmt.withText(idColumn) { bytes -> ProbeBatch.ChildID in
-                        guard let bytes else { return .none }
-                        if let (hi, lo) = MattermostID.decode(bytes) { return .decoded(hi, lo) }
-                        return .text(String(decoding: bytes, as: UTF8.self))
-                    })
+                    if rowChildColumn != idColumn {
+                        rowChild = stmt.withText(idColumn) { bytes -> ProbeBatch.ChildID in
+                            guard let bytes else { return .none }
+                            if let (hi, lo) = MattermostID.decode(bytes) { return .decoded(hi, lo) }
+                            return .text(String(decoding: bytes, as: UTF8.self))
+                        }
+                        rowChildColumn = idColumn
+                    }
+                    pending[k].child.append(rowChild)
                 }
                 if pending[k].fk.count == ProbeBatch.size { try pending[k].flush(into: &found[k], set: sets[k]) }
             }

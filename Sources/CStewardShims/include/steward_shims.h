@@ -29,6 +29,11 @@ static inline void steward_prefetch(const void *p, int write) {
     if (write) { __builtin_prefetch(p, 1, 0); } else { __builtin_prefetch(p, 0, 0); }
 }
 
+/* Mattermost's id alphabet (ybndrfg8ejkmcpqxot1uwisza345h769): character -> 5-bit value, 0xFF for
+   any other byte. A C constant, so the integrity scan's per-row decode reads it without Swift's
+   lazy-global check (swift_once) on every call. */
+extern const unsigned char *const steward_base32_values;
+
 /* accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK): accept4 is a GNU extension Swift's Glibc
    module does not expose. Returns the new fd or -1 with errno set. */
 int steward_accept(int fd);
