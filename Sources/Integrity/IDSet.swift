@@ -11,8 +11,9 @@ import Glibc
 /// the answer is exact whatever the keys look like.
 ///
 /// A class over raw buffers: probing it in the hot loop costs no copy-on-write check and no
-/// reference counting of its storage.
-final class IDSet {
+/// reference counting of its storage. Built by one thread, then only read — by every scanning
+/// thread at once (hence `@unchecked Sendable`: nothing mutates it after it is built).
+final class IDSet: @unchecked Sendable {
     /// hi, lo pairs; (0, 0) marks an empty slot (the id that decodes to 0 is kept in `hasZero`), so a
     /// probe touches one cache line, not a bitmap as well.
     private var slots: UnsafeMutablePointer<UInt64>
@@ -74,7 +75,7 @@ final class IDSet {
     }
 
     @inline(__always)
-    private static func hash(_ hi: UInt64, _ lo: UInt64) -> Int {
+    fileprivate static func hash(_ hi: UInt64, _ lo: UInt64) -> Int {
         var h = lo ^ (hi &* 0x9E37_79B9_7F4A_7C15)
         h ^= h >> 29
         h = h &* 0xBF58_476D_1CE4_E5B9
@@ -82,22 +83,43 @@ final class IDSet {
         return Int(truncatingIfNeeded: h)
     }
 
-    @inline(__always)
     /// Small enough (≤ 64 KiB of slots: teams, schemes, commands) to stay in L1/L2 while a table
     /// streams past: probing it at once is cheaper than batching. Bigger sets (users and channels
     /// too) miss the cache on most probes, so those are batched and prefetched (measured: probing
     /// a 512 KiB user set at once spent 79 % of the probe on its first load).
     var fitsInCache: Bool { (mask + 1) * 16 <= 64 << 10 }
 
-    func containsDecoded(_ hi: UInt64, _ lo: UInt64) -> Bool {
-        if hi == 0 && lo == 0 { return hasZero }
-        var i = Self.hash(hi, lo) & mask
-        while true {
-            let h = slots[2 * i], l = slots[2 * i + 1]
-            if h == hi && l == lo { return true }
-            if h == 0 && l == 0 { return false }
-            i = (i + 1) & mask
+    @inline(__always)
+    func containsDecoded(_ hi: UInt64, _ lo: UInt64) -> Bool { probe.containsDecoded(hi, lo) }
+
+    /// The finished set as plain values for the scanning threads' hot loop: copying or reading it
+    /// touches no reference count. (Several threads retaining one shared object per row made two
+    /// threads slower than one: every retain is an atomic write to the same cache line.)
+    var probe: Probe { Probe(slots: UnsafePointer(slots), mask: mask, hasZero: hasZero, set: self) }
+
+    struct Probe {
+        let slots: UnsafePointer<UInt64>
+        let mask: Int
+        let hasZero: Bool
+        /// For the rare non-canonical key only; the set outlives every probe (the run holds it).
+        unowned(unsafe) let set: IDSet
+
+        @inline(__always)
+        func containsDecoded(_ hi: UInt64, _ lo: UInt64) -> Bool {
+            if hi == 0 && lo == 0 { return hasZero }
+            var i = IDSet.hash(hi, lo) & mask
+            while true {
+                let h = slots[2 * i], l = slots[2 * i + 1]
+                if h == hi && l == lo { return true }
+                if h == 0 && l == 0 { return false }
+                i = (i + 1) & mask
+            }
         }
+
+        @inline(__always)
+        func prefetch(_ hi: UInt64, _ lo: UInt64) { steward_prefetch(slots + 2 * (IDSet.hash(hi, lo) & mask), 0) }
+
+        func contains(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool { set.contains(bytes) }
     }
 
     private func insertDecoded(_ hi: UInt64, _ lo: UInt64) {

@@ -25,13 +25,15 @@ public struct IntegrityCheckWorker: JobWorker {
         let integrity = ctx.settings.integritySettings
         ctx.log(.info, "relational checks")
         // Tables read are 0–70 % of the job; the page and foreign-key checks the rest.
-        let report = try IntegrityChecker(store: ctx.store).runSync(.init(
+        var options = IntegrityChecker.Options(
             configured: integrity.relations, discoverForeignKeys: integrity.discoverForeignKeys,
             maxRecordsPerRelation: integrity.maxRecordsPerRelation,
             progress: { done, total in
                 ctx.progress(70 * done / max(total, 1))
                 if done == total || done % 8 == 0 { ctx.log(.info, "tables read: \(done) of \(total)") }
-            }))
+            })
+        options.threads = IntegrityChecker.Options.threads(setting: integrity.scanThreads)
+        let report = try IntegrityChecker(store: ctx.store).runSync(options)
         try ctx.checkCancelled()
         ctx.progress(70)
         if !relationsOnly { ctx.log(.info, full ? "PRAGMA integrity_check" : "PRAGMA quick_check") }

@@ -1,3 +1,4 @@
+import CStewardShims
 import StewardModel
 import Store
 
@@ -53,6 +54,17 @@ public final class IntegrityChecker: Sendable {
 
         /// Called after each table is read with the tables done and the total (progress).
         public var progress: (@Sendable (_ done: Int, _ total: Int) -> Void)?
+        /// Threads (and read connections) the child tables are scanned with: the CPUs this process
+        /// may use, at most 4 (fewer when the store's reader places are taken).
+        public var threads = Options.defaultThreads
+
+        /// `IntegritySettings.ScanThreads` 0: the CPUs this process may use, at most 4.
+        public static var defaultThreads: Int { min(4, max(1, Int(steward_cpu_count()))) }
+
+        /// The threads for a `ScanThreads` setting.
+        public static func threads(setting: Int) -> Int { setting > 0 ? setting : defaultThreads }
+        /// Rowids per unit below which a child table is not split (tests lower it).
+        var minimumUnitRows = ChildScan.minimumUnitRows
 
         /// `maxRecordsPerRelation` 0 (the default) keeps every record, as Mattermost does.
         public init(configured: [IntegrityRelationSettings] = [], discoverForeignKeys: Bool = false,
@@ -67,18 +79,17 @@ public final class IntegrityChecker: Sendable {
     }
 
     public func run(_ options: Options) async throws -> IntegrityReport {
-        try await store.read { conn in try Self.run(conn, options) }
+        try await BlockingPool.shared.run { try self.runSync(options) }
     }
 
-    /// Synchronous form for callers already on a store thread (the integrity job).
+    /// Synchronous form for callers already on a blocking thread (the integrity job).
     public func runSync(_ options: Options) throws -> IntegrityReport {
-        try store.readSync { conn in try Self.run(conn, options) }
+        // One read transaction per thread, all on the same WAL snapshot.
+        try store.readSnapshot(upTo: options.threads) { conns in try Self.run(conns, options) }
     }
 
-    static func run(_ conn: Connection, _ options: Options) throws -> IntegrityReport {
-        // One read transaction: every statement below reads the same WAL snapshot.
-        try conn.execute("BEGIN")
-        defer { try? conn.execute("COMMIT") }
+    static func run(_ conns: [Connection], _ options: Options) throws -> IntegrityReport {
+        let conn = conns[0]
         let schema = try Schema(conn)
         var checks = MattermostRelations.checks
         // Steward's own relations follow Mattermost's 41 where its tables are (its own store).
@@ -92,7 +103,7 @@ public final class IntegrityChecker: Sendable {
             checks += try schema.declaredForeignKeys(conn).filter { !known.contains(RelationKey($0)) }.map { IntegrityCheck([$0]) }
         }
         var run = Run(options: options, schema: schema)
-        try run.execute(checks, conn)
+        try run.execute(checks, conns)
         return run.report(checks)
     }
 }
@@ -132,7 +143,8 @@ private struct Run {
 
     static func quote(_ identifier: String) -> String { "\"" + identifier.replacingQuotes() + "\"" }
 
-    mutating func execute(_ checks: [IntegrityCheck], _ conn: Connection) throws {
+    mutating func execute(_ checks: [IntegrityCheck], _ conns: [Connection]) throws {
+        let conn = conns[0]
         var runnable: [Int] = []
         for (i, check) in checks.enumerated() {
             if check.parts.contains(where: { !schema.has(table: $0.parentTable) || !schema.has(table: $0.childTable) }) {
@@ -191,7 +203,8 @@ private struct Run {
 
         parentMilliseconds = Int((clock.now - parentsStarted) / .milliseconds(1))
         let childrenStarted = clock.now
-        // Children: each table read once for all of its relations.
+        // Children: each table read once for all of its relations, big ones in rowid ranges, the
+        // units spread over the threads.
         var byChild: [String: [Relation]] = [:]
         var childOrder: [String] = []
         for i in runnable {
@@ -202,18 +215,42 @@ private struct Run {
             }
         }
         for c in childOrder {
-            let relations = byChild[c]!
-            do {
-                try scan(child: relations[0].childTable, relations: relations, conn)
-            } catch {
-                for (i, check) in checks.enumerated() where check.parts.contains(where: { $0.childTable.lowercased() == c }) {
-                    errors[i] = "\(error)"
-                }
+            for r in byChild[c]! where collectors[r] == nil {
+                collectors[r] = OrphanCollector(limit: options.maxRecordsPerRelation, spill: spill, id: spillIDs)
+                spillIDs += 1
             }
-            tableDone()
-            options.afterTableScan?(relations[0].childTable)
+        }
+        let tables = childOrder.map { (name: byChild[$0]![0].childTable, relations: byChild[$0]!) }
+        let units = ChildScan.units(tables, threads: conns.count, minimumRows: options.minimumUnitRows, conn)
+        let progress = ProgressCounter(done: tablesDone, total: tablesTotal, options: options)
+        let results = ScanResults(collectors: collectors, units: units) { table in progress.tableDone(table) }
+        ChildScan.run(units, conns, parents: parents, into: results)
+        collectors = results.takeCollectors()
+        rowsScanned += results.rows
+        tablesDone = tablesTotal
+        for (c, failure) in results.failures {
+            for (i, check) in checks.enumerated() where check.parts.contains(where: { $0.childTable.lowercased() == c }) {
+                errors[i] = failure
+            }
         }
         childMilliseconds = Int((clock.now - childrenStarted) / .milliseconds(1))
+    }
+
+    /// Progress for the child tables, finished on the scanning threads (under `ScanResults`' lock).
+    final class ProgressCounter: @unchecked Sendable {
+        private var done: Int
+        private let total: Int
+        private let options: IntegrityChecker.Options
+        init(done: Int, total: Int, options: IntegrityChecker.Options) {
+            self.done = done
+            self.total = total
+            self.options = options
+        }
+        func tableDone(_ table: String) {
+            done += 1
+            options.progress?(done, total)
+            options.afterTableScan?(table)
+        }
     }
 
     private mutating func tableDone() {
@@ -233,104 +270,6 @@ private struct Run {
     }
 
     private static func parentName(_ table: String, _ key: String) -> String { table.lowercased() + "." + key.lowercased() }
-
-    private mutating func scan(child: String, relations: [Relation], _ conn: Connection) throws {
-        var columns: [String] = []
-        func index(_ name: String) -> Int32 {
-            if let i = columns.firstIndex(where: { $0.lowercased() == name.lowercased() }) { return Int32(i) }
-            columns.append(name)
-            return Int32(columns.count - 1)
-        }
-        struct Plan {
-            var relation: Relation
-            var fk: Int32
-            var childId: Int32?
-            var type: Int32?
-        }
-        let plans: [Plan] = relations.map { r in
-            Plan(relation: r, fk: index(r.childForeignKey), childId: r.childIdColumn.map(index), type: r.typeFilter.map { _ in index("Type") })
-        }
-        let sets: [IDSet] = plans.map { parents[Self.parentName($0.relation.parentTable, $0.relation.parentKey)]! }
-        var found: [OrphanCollector] = plans.map { _ in
-            defer { spillIDs += 1 }
-            return OrphanCollector(limit: options.maxRecordsPerRelation, spill: spill, id: spillIDs)
-        }
-        // The hot loop reads only these plain arrays: no struct with references is copied per row.
-        let fkColumns = plans.map(\.fk)
-        let childIdColumns = plans.map { $0.childId ?? -1 }
-        let skipEmpty = plans.map(\.relation.skipEmpty)
-        let probeAtOnce = sets.map(\.fitsInCache)
-        let filters: [(column: Int32, isIn: Bool, values: Set<String>)?] = plans.map { plan in
-            guard let f = plan.relation.typeFilter, let column = plan.type else { return nil }
-            switch f {
-            case .isIn(let v): return (column, true, Set(v))
-            case .notIn(let v): return (column, false, Set(v))
-            }
-        }
-
-        let stmt = try conn.cached("SELECT \(columns.map(Self.quote).joined(separator: ", ")) FROM \(Self.quote(child))")
-        defer { stmt.reset() }
-        // Canonical foreign keys are probed in batches per relation: all slots of a batch are
-        // prefetched first, so the cache misses overlap. The child's id travels with the key (decoded
-        // when canonical) because the row is gone by the time the batch is probed.
-        var pending = plans.map { _ in ProbeBatch() }
-        var rows = 0
-        var rowChild = ProbeBatch.ChildID.none
-        while try stmt.step() {
-            rows += 1
-            var rowChildColumn: Int32 = -1
-            for k in 0..<fkColumns.count {
-                if let filter = filters[k] {
-                    let passes = stmt.withText(filter.column) { bytes -> Bool in
-                        guard let bytes else { return false }  // NULL Type: neither IN nor NOT IN holds
-                        return filter.values.contains(String(decoding: bytes, as: UTF8.self)) == filter.isIn
-                    }
-                    if !passes { continue }
-                }
-                let skip = skipEmpty[k]
-                let set = sets[k]
-                let probeNow = probeAtOnce[k]
-                let immediate = stmt.withText(fkColumns[k]) { bytes -> (Bool, String?)? in
-                    guard let bytes else { return (!skip, nil) }
-                    if bytes.isEmpty && skip { return (false, nil) }
-                    if let (hi, lo) = MattermostID.decode(bytes) {
-                        // A set that stays in cache is probed at once, and the child id is read
-                        // only for an orphan; a big one is probed in prefetched batches.
-                        if probeNow { return set.containsDecoded(hi, lo) ? (false, nil) : (true, MattermostID.encode(hi, lo)) }
-                        pending[k].fk.append((hi, lo))
-                        return nil
-                    }
-                    if set.contains(bytes) { return (false, nil) }
-                    return (true, String(decoding: bytes, as: UTF8.self))
-                }
-                let idColumn = childIdColumns[k]
-                if let immediate {
-                    guard immediate.0 else { continue }
-                    try found[k].add(OrphanedRecord(parentID: immediate.1, childID: idColumn >= 0 ? stmt.string(idColumn) : nil))
-                    continue
-                }
-                // Batched: remember the child id (decoded when canonical) for a possible orphan —
-                // read once per row however many of the row's relations need it.
-                if idColumn < 0 {
-                    pending[k].child.append(.none)
-                } else {
-                    if rowChildColumn != idColumn {
-                        rowChild = stmt.withText(idColumn) { bytes -> ProbeBatch.ChildID in
-                            guard let bytes else { return .none }
-                            if let (hi, lo) = MattermostID.decode(bytes) { return .decoded(hi, lo) }
-                            return .text(String(decoding: bytes, as: UTF8.self))
-                        }
-                        rowChildColumn = idColumn
-                    }
-                    pending[k].child.append(rowChild)
-                }
-                if pending[k].fk.count == ProbeBatch.size { try pending[k].flush(into: &found[k], set: sets[k]) }
-            }
-        }
-        for k in pending.indices { try pending[k].flush(into: &found[k], set: sets[k]) }
-        rowsScanned += rows
-        for (k, plan) in plans.enumerated() { collectors[plan.relation] = found[k] }
-    }
 
     func report(_ checks: [IntegrityCheck]) -> IntegrityReport {
         var outcomes: [IntegrityAnswer.Outcome] = []

@@ -116,7 +116,8 @@ struct ProbeBatch {
         child.reserveCapacity(Self.size)
     }
 
-    mutating func flush(into found: inout OrphanCollector, set: IDSet) throws {
+    /// Probes the batch; each orphan goes to `orphan`.
+    mutating func flush(set: IDSet.Probe, _ orphan: (OrphanedRecord) throws -> Void) throws {
         for (hi, lo) in fk { set.prefetch(hi, lo) }
         for (i, (hi, lo)) in fk.enumerated() where !set.containsDecoded(hi, lo) {
             let childID: String?
@@ -125,7 +126,7 @@ struct ProbeBatch {
             case .decoded(let h, let l): childID = MattermostID.encode(h, l)
             case .text(let t): childID = t
             }
-            try found.add(OrphanedRecord(parentID: MattermostID.encode(hi, lo), childID: childID))
+            try orphan(OrphanedRecord(parentID: MattermostID.encode(hi, lo), childID: childID))
         }
         fk.removeAll(keepingCapacity: true)
         child.removeAll(keepingCapacity: true)

@@ -153,6 +153,10 @@ public struct IntegritySettings: Sendable, Equatable, Codable {
     /// 0 (the default): every orphaned record is answered, as Mattermost does. Otherwise at most this
     /// many per relation (an opt-in deviation from Mattermost; the true count goes to the journal).
     public var maxRecordsPerRelation = 0
+    /// Threads the child tables are read with, each with its own read connection on the same
+    /// snapshot: 0 (the default) is the CPUs the daemon may use, at most 4; 1 keeps a check on a
+    /// busy server to one core.
+    public var scanThreads = 0
 
     public init() {}
 
@@ -161,10 +165,12 @@ public struct IntegritySettings: Sendable, Equatable, Codable {
         /// 0 is "all". A cap is kept in memory (up to twice it per relation, for each of some fifty
         /// relations), so it is bounded; without one, records beyond a few thousand go to disk.
         public static let maxRecordsPerRelation = 0...1_000_000
+        public static let scanThreads = 0...16
     }
 
     enum CodingKeys: String, CodingKey {
         case relations = "Relations", discoverForeignKeys = "DiscoverForeignKeys", maxRecordsPerRelation = "MaxRecordsPerRelation"
+        case scanThreads = "ScanThreads"
     }
 
     public init(from decoder: Decoder) throws {
@@ -172,10 +178,12 @@ public struct IntegritySettings: Sendable, Equatable, Codable {
         relations = try c.decodeIfPresent([IntegrityRelationSettings].self, forKey: .relations) ?? []
         discoverForeignKeys = try c.decodeIfPresent(Bool.self, forKey: .discoverForeignKeys) ?? false
         maxRecordsPerRelation = try c.decodeIfPresent(Int.self, forKey: .maxRecordsPerRelation) ?? 0
+        scanThreads = try c.decodeIfPresent(Int.self, forKey: .scanThreads) ?? 0
     }
 
     func validate() throws(ConfigValidationError) {
         try ConfigValidationError.check(maxRecordsPerRelation, in: Ranges.maxRecordsPerRelation, "IntegritySettings.MaxRecordsPerRelation")
+        try ConfigValidationError.check(scanThreads, in: Ranges.scanThreads, "IntegritySettings.ScanThreads")
         for (i, r) in relations.enumerated() {
             for (name, value) in [("ParentTable", r.parentTable), ("ParentKey", r.parentKey), ("ChildTable", r.childTable), ("ChildForeignKey", r.childForeignKey)] {
                 if !IntegrityRelationSettings.isIdentifier(value) {

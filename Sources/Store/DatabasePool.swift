@@ -86,6 +86,44 @@ public final class DatabasePool: @unchecked Sendable {
         return try body(conn)
     }
 
+    /// Runs `body` with up to `count` reader connections (at least one; more only as places are
+    /// free, so concurrent callers cannot deadlock on the reader cap), each inside a read
+    /// transaction on the same snapshot: while they start, the writer holds SQLite's write lock
+    /// (`BEGIN IMMEDIATE`), so no process can commit between them. For a scan split over threads.
+    public func readSnapshot<T>(upTo count: Int, _ body: ([Connection]) throws -> T) throws -> T {
+        readerPlaces.wait()
+        var extra = 0
+        while extra < count - 1 && readerPlaces.wait(timeout: .now()) == .success { extra += 1 }
+        var conns: [Connection] = []
+        defer {
+            for c in conns {
+                if c.isInTransaction { try? c.execute("COMMIT") }
+                checkin(c)
+            }
+            // Places taken but never turned into a connection (one failed to open).
+            for _ in conns.count..<(extra + 1) { readerPlaces.signal() }
+        }
+        for _ in 0...extra { conns.append(try takeReader()) }
+        let start = { (c: Connection) throws in
+            try c.execute("BEGIN")
+            // The snapshot is taken at the first read.
+            try c.execute("SELECT 1 FROM sqlite_schema LIMIT 1")
+        }
+        if conns.count == 1 {
+            try start(conns[0])
+        } else {
+            let epoch = readers.withLock { $0.statementEpoch }
+            try writer.withLock { w in
+                try Self.onWriter(w, epoch: epoch) { w in
+                    try w.execute("BEGIN IMMEDIATE")
+                    defer { try? w.execute("ROLLBACK") }
+                    for c in conns { try start(c) }
+                }
+            }
+        }
+        return try body(conns)
+    }
+
     // MARK: async access: SQLite calls block, so they run off the cooperative pool
 
     public func write<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {

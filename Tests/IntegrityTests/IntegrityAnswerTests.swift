@@ -61,3 +61,34 @@ import Testing
         #expect(steps.allSatisfy { $0.1 == total })
     }
 }
+
+/// The child tables scanned by several threads in rowid ranges, on one snapshot.
+@Suite struct ParallelScanTests {
+    @Test(arguments: [1, 2, 3])
+    func rangesOverThreadsGiveMattermostsAnswer(threads: Int) async throws {
+        let (path, _) = try SampleDatabase.generate(posts: 5_000, extra: ["--bulk-orphans", "6000"])
+        var options = IntegrityChecker.Options()
+        options.threads = threads
+        options.minimumUnitRows = 300  // every table of a few thousand rows is split
+        let seen = Locked<[Int]>([])
+        options.progress = { done, _ in seen.withLock { $0.append(done) } }
+        let report = try await IntegrityChecker(store: SampleDatabase.pool(path)).run(options)
+        #expect(try report.results.prefix(41) == (try SampleDatabase.reference(path))[...])
+        #expect(seen.withLock { $0 } == Array(1...30), "each table once, however many units")
+    }
+
+    @Test func unitsCoverEveryRowidOnce() throws {
+        let (path, _) = try SampleDatabase.generate(posts: 3_000)
+        let pool = try SampleDatabase.pool(path)
+        try pool.readSync { conn in
+            let posts = [Relation(parent: "Users", child: "Posts", foreignKey: "UserId", childId: "Id")]
+            let units = ChildScan.units([(name: "Posts", relations: posts)], threads: 2, minimumRows: 100, conn)
+            #expect(units.count == 8, "4 per thread")
+            let ranges = units.compactMap(\.rowids).sorted { $0.lowerBound < $1.lowerBound }
+            #expect(ranges.first?.lowerBound == .min && ranges.last?.upperBound == .max)
+            for (a, b) in zip(ranges, ranges.dropFirst()) { #expect(a.upperBound + 1 == b.lowerBound) }
+            // One thread: nothing to split.
+            #expect(ChildScan.units([(name: "Posts", relations: posts)], threads: 1, minimumRows: 100, conn).map(\.rowids) == [nil])
+        }
+    }
+}

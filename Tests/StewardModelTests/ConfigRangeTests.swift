@@ -43,6 +43,7 @@ import Testing
         plain("SqlSettings", "MaxReaders", 1...64),
         plain("SqlSettings", "BusyTimeoutMilliseconds", 0...86_400_000),
         plain("IntegritySettings", "MaxRecordsPerRelation", 0...1_000_000),
+        plain("IntegritySettings", "ScanThreads", 0...16),
         plain("JobSettings", "MaxConcurrentJobs", 1...32),
         plain("JobSettings", "BackupsToKeep", 1...10_000),
         plain("DataRetentionSettings", "MessageRetentionDays", 1...36_500),

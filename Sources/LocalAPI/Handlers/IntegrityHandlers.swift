@@ -8,9 +8,11 @@ enum IntegrityHandlers {
 
     @Sendable static func check(_ ctx: RequestContext) async throws -> APIResponse {
         let settings = ctx.services.settings.current.integritySettings
-        let report = try await ctx.services.integrity.run(.init(
+        var options = IntegrityChecker.Options(
             configured: settings.relations, discoverForeignKeys: settings.discoverForeignKeys,
-            maxRecordsPerRelation: settings.maxRecordsPerRelation))
+            maxRecordsPerRelation: settings.maxRecordsPerRelation)
+        options.threads = IntegrityChecker.Options.threads(setting: settings.scanThreads)
+        let report = try await ctx.services.integrity.run(options)
         let orphans = report.orphanCounts.filter { $0.count > 0 }
         ctx.logger.notice(
             "integrity check finished",

@@ -1,0 +1,235 @@
+import Dispatch
+import StewardModel
+import Store
+import Synchronization
+
+/// A child table's share of the scan: the whole table, or a range of rowids of a big one, so the
+/// scanning threads get pieces of about equal size (Posts alone is half of the rows).
+struct ScanUnit: Sendable {
+    let table: String
+    let relations: [Relation]
+    let rowids: ClosedRange<Int64>?
+}
+
+/// What the scanning threads hand back: orphans (rare, so one lock for all of them, taken once per
+/// batch), rows read, failures per child table, and which tables are finished (for progress).
+final class ScanResults: @unchecked Sendable {
+    private let lock = Mutex(())
+    private var collectors: [Relation: OrphanCollector]
+    private var unitsLeft: [String: Int]
+    private(set) var failures: [String: String] = [:]
+    private(set) var rows = 0
+    /// Called (under the lock) with each child table as its last unit ends.
+    private let tableDone: (String) -> Void
+
+    init(collectors: [Relation: OrphanCollector], units: [ScanUnit], tableDone: @escaping (String) -> Void) {
+        self.collectors = collectors
+        unitsLeft = units.reduce(into: [:]) { $0[$1.table.lowercased(), default: 0] += 1 }
+        self.tableDone = tableDone
+    }
+
+    func add(_ relation: Relation, _ records: [OrphanedRecord]) throws {
+        try lock.withLock { _ in
+            for r in records { try collectors[relation]!.add(r) }
+        }
+    }
+
+    func finished(_ unit: ScanUnit, rows: Int, error: Error?) {
+        lock.withLock { _ in
+            self.rows += rows
+            let key = unit.table.lowercased()
+            if let error, failures[key] == nil { failures[key] = "\(error)" }
+            unitsLeft[key, default: 1] -= 1
+            if unitsLeft[key] == 0 { tableDone(unit.table) }
+        }
+    }
+
+    /// The collectors, once every thread has finished.
+    func takeCollectors() -> [Relation: OrphanCollector] { lock.withLock { _ in collectors } }
+}
+
+enum ChildScan {
+    /// Rowids per unit below which a table is not split.
+    static let minimumUnitRows: Int64 = 50_000
+
+    /// The units for the child tables: big rowid tables split into up to `4 × threads` ranges
+    /// (a `WITHOUT ROWID` table, or one whose rowid range cannot be read, stays whole), biggest first.
+    static func units(_ tables: [(name: String, relations: [Relation])], threads: Int, minimumRows: Int64 = minimumUnitRows, _ conn: Connection) -> [ScanUnit] {
+        var out: [(unit: ScanUnit, size: Int64)] = []
+        for t in tables {
+            guard threads > 1, let (low, high) = rowidRange(t.name, conn), high >= low else {
+                out.append((ScanUnit(table: t.name, relations: t.relations, rowids: nil), rowidRange(t.name, conn).map { $0.1 - $0.0 } ?? 0))
+                continue
+            }
+            let span = high - low + 1
+            let pieces = max(1, min(Int64(4 * threads), span / max(1, minimumRows)))
+            let step = (span + pieces - 1) / pieces
+            var start = low
+            while start <= high {
+                let end = min(high, start + step - 1)
+                // The first and last pieces are open-ended, so nothing outside the range read at
+                // the start (there is none: one snapshot) could be missed by rounding.
+                let range = (start == low ? Int64.min : start)...(end == high ? Int64.max : end)
+                out.append((ScanUnit(table: t.name, relations: t.relations, rowids: range), end - start + 1))
+                start = end + 1
+            }
+        }
+        return out.sorted { $0.size > $1.size }.map(\.unit)
+    }
+
+    private static func rowidRange(_ table: String, _ conn: Connection) -> (Int64, Int64)? {
+        guard let s = try? conn.cached("SELECT min(rowid), max(rowid) FROM \(quote(table))") else { return nil }
+        defer { s.reset() }
+        guard (try? s.step()) == true, !s.isNull(0) else { return nil }
+        return (s.int64(0), s.int64(1))
+    }
+
+    static func quote(_ identifier: String) -> String {
+        "\"" + identifier.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\""
+    }
+
+    /// Scans every unit, one thread per connection (each in a read transaction on the same
+    /// snapshot), taking units in order as they finish the previous one.
+    static func run(_ units: [ScanUnit], _ conns: [Connection], parents: [String: IDSet], into results: ScanResults) {
+        let next = Atomic<Int>(0)
+        let work: @Sendable (Connection) -> Void = { conn in
+            while true {
+                let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                guard i < units.count else { return }
+                let unit = units[i]
+                do {
+                    let rows = try scan(unit, conn, parents: parents, into: results)
+                    results.finished(unit, rows: rows, error: nil)
+                } catch {
+                    results.finished(unit, rows: 0, error: error)
+                }
+            }
+        }
+        if conns.count == 1 { return work(conns[0]) }
+        // The calling thread takes part; at most one thread per connection (4 at most), each
+        // blocking on SQLite: bounded, and never on the cooperative pool.
+        DispatchQueue.concurrentPerform(iterations: conns.count) { work(conns[$0]) }
+    }
+
+    /// Orphans of one relation waiting to be handed to `ScanResults` (a few hundred at a time).
+    private struct Found {
+        let relation: Relation
+        var records: [OrphanedRecord] = []
+
+        mutating func add(_ r: OrphanedRecord, _ results: ScanResults) throws {
+            records.append(r)
+            if records.count >= 256 { try flush(results) }
+        }
+
+        mutating func flush(_ results: ScanResults) throws {
+            guard !records.isEmpty else { return }
+            try results.add(relation, records)
+            records.removeAll(keepingCapacity: true)
+        }
+    }
+
+    private static func parentName(_ r: Relation) -> String { r.parentTable.lowercased() + "." + r.parentKey.lowercased() }
+
+    /// Reads one unit once for all of its table's relations; returns the rows read.
+    static func scan(_ unit: ScanUnit, _ conn: Connection, parents: [String: IDSet], into results: ScanResults) throws -> Int {
+        var columns: [String] = []
+        func index(_ name: String) -> Int32 {
+            if let i = columns.firstIndex(where: { $0.lowercased() == name.lowercased() }) { return Int32(i) }
+            columns.append(name)
+            return Int32(columns.count - 1)
+        }
+        struct Plan {
+            var relation: Relation
+            var fk: Int32
+            var childId: Int32?
+            var type: Int32?
+        }
+        let plans: [Plan] = unit.relations.map { r in
+            Plan(relation: r, fk: index(r.childForeignKey), childId: r.childIdColumn.map(index), type: r.typeFilter.map { _ in index("Type") })
+        }
+        // Plain values, not the shared sets: nothing in the loop below retains an object another
+        // thread is also retaining.
+        let sets: [IDSet.Probe] = plans.map { parents[parentName($0.relation)]!.probe }
+        var found: [Found] = plans.map { Found(relation: $0.relation) }
+        // The hot loop reads only these plain arrays: no struct with references is copied per row.
+        let fkColumns = plans.map(\.fk)
+        let childIdColumns = plans.map { $0.childId ?? -1 }
+        let skipEmpty = plans.map(\.relation.skipEmpty)
+        let probeAtOnce = plans.map { parents[parentName($0.relation)]!.fitsInCache }
+        let filters: [(column: Int32, isIn: Bool, values: Set<String>)?] = plans.map { plan in
+            guard let f = plan.relation.typeFilter, let column = plan.type else { return nil }
+            switch f {
+            case .isIn(let v): return (column, true, Set(v))
+            case .notIn(let v): return (column, false, Set(v))
+            }
+        }
+
+        var sql = "SELECT \(columns.map(quote).joined(separator: ", ")) FROM \(quote(unit.table))"
+        if unit.rowids != nil { sql += " WHERE rowid BETWEEN ? AND ?" }
+        let stmt = try conn.cached(sql)
+        defer { stmt.reset() }
+        if let r = unit.rowids { stmt.bind(1, r.lowerBound).bind(2, r.upperBound) }
+        // Canonical foreign keys are probed in batches per relation: all slots of a batch are
+        // prefetched first, so the cache misses overlap. The child's id travels with the key (decoded
+        // when canonical) because the row is gone by the time the batch is probed.
+        var pending = plans.map { _ in ProbeBatch() }
+        var rows = 0
+        var rowChild = ProbeBatch.ChildID.none
+        while try stmt.step() {
+            rows += 1
+            var rowChildColumn: Int32 = -1
+            for k in 0..<fkColumns.count {
+                if let filter = filters[k] {
+                    let passes = stmt.withText(filter.column) { bytes -> Bool in
+                        guard let bytes else { return false }  // NULL Type: neither IN nor NOT IN holds
+                        return filter.values.contains(String(decoding: bytes, as: UTF8.self)) == filter.isIn
+                    }
+                    if !passes { continue }
+                }
+                let skip = skipEmpty[k]
+                let set = sets[k]
+                let probeNow = probeAtOnce[k]
+                let immediate = stmt.withText(fkColumns[k]) { bytes -> (Bool, String?)? in
+                    guard let bytes else { return (!skip, nil) }
+                    if bytes.isEmpty && skip { return (false, nil) }
+                    if let (hi, lo) = MattermostID.decode(bytes) {
+                        // A set that stays in cache is probed at once, and the child id is read
+                        // only for an orphan; a big one is probed in prefetched batches.
+                        if probeNow { return set.containsDecoded(hi, lo) ? (false, nil) : (true, MattermostID.encode(hi, lo)) }
+                        pending[k].fk.append((hi, lo))
+                        return nil
+                    }
+                    if set.contains(bytes) { return (false, nil) }
+                    return (true, String(decoding: bytes, as: UTF8.self))
+                }
+                let idColumn = childIdColumns[k]
+                if let immediate {
+                    guard immediate.0 else { continue }
+                    try found[k].add(OrphanedRecord(parentID: immediate.1, childID: idColumn >= 0 ? stmt.string(idColumn) : nil), results)
+                    continue
+                }
+                // Batched: remember the child id (decoded when canonical) for a possible orphan —
+                // read once per row however many of the row's relations need it.
+                if idColumn < 0 {
+                    pending[k].child.append(.none)
+                } else {
+                    if rowChildColumn != idColumn {
+                        rowChild = stmt.withText(idColumn) { bytes -> ProbeBatch.ChildID in
+                            guard let bytes else { return .none }
+                            if let (hi, lo) = MattermostID.decode(bytes) { return .decoded(hi, lo) }
+                            return .text(String(decoding: bytes, as: UTF8.self))
+                        }
+                        rowChildColumn = idColumn
+                    }
+                    pending[k].child.append(rowChild)
+                }
+                if pending[k].fk.count == ProbeBatch.size { try pending[k].flush(set: sets[k]) { try found[k].add($0, results) } }
+            }
+        }
+        for k in pending.indices {
+            try pending[k].flush(set: sets[k]) { try found[k].add($0, results) }
+            try found[k].flush(results)
+        }
+        return rows
+    }
+}
