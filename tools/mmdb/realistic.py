@@ -28,15 +28,17 @@ idx_posts_user_id, idx_fileinfo_postid_at, idx_channelmembers_user_id_channel_id
 FK_INDEXES below) are created after the data is loaded, unless --no-fk-indexes.
 
 Shapes at --posts N (the defaults are for N = 1,000,000): N/50 users (20k), N/100 channels (10k:
-a quarter open and private team channels, every team's town-square and off-topic, 40% direct and
-10% group messages with TeamId ''), N/3333 teams (300), users in 1-3 teams, channel members from the
-team (everyone in town-square and off-topic, DMs 2, GMs 3-7), channel member history (joins, and
-some members who left), posts from the channel's members spread over six years with more of them
-recently and busy channels taking most, ~30% replies (RootId a recent root post of the same
-channel), one Threads row per root post with replies (ThreadTeamId '' in DMs and GMs, as
-Mattermost writes it), ~0.3 reactions and ~0.1 files per post, ~10 preferences, ~2.5 sessions and
-~5 audits per user, a status per user, and commands, webhooks, emoji, OAuth apps and grants,
-compliance exports, access tokens and schemes in proportion: about 2.3M rows at 1M posts.
+half of them team channels, every team's town-square and off-topic and the rest 70% open, 30%
+private; 40% direct and 10% group messages, TeamId ''), N/3333 teams (300), users in 1-3 teams (a
+few big teams, many small), channel members from the team (everyone in town-square and off-topic,
+DMs 2, GMs 3-7), channel member history (joins, and some members who left), posts from the channel's
+members spread over six years with more of them recently and busy channels taking most, ~30% replies
+(RootId a recent root post of the same channel), one Threads row per root post with replies
+(ThreadTeamId '' in DMs and GMs, as Mattermost writes it), ~0.3 reactions and ~0.1 files per post,
+~10 preferences, ~2.5 sessions and ~5 audits per user, a status per user, and commands, webhooks,
+emoji, OAuth apps and grants, compliance exports, access tokens and schemes in proportion: about
+2.25M rows and 1 GB at 1M posts (Posts ~300 bytes a row, FileInfo ~1.7 KB; ~0.8 GB without the
+foreign-key indexes), built in about a minute; 5M posts take five times that.
 Messages: lognormal lengths (median ~60 characters) with a tail of long posts and pasted logs up
 to Mattermost's 16383 characters (so some rows overflow their 4 KiB page), some non-ASCII text,
 mentions, links and markdown; system messages (joins, adds, leaves, header changes) with their
@@ -277,9 +279,11 @@ TIMEZONES = ["Europe/Berlin", "America/New_York", "America/Los_Angeles", "Asia/T
 FILE_KINDS = [  # extension, mime type, weight, image?, has text content?
     ("png", "image/png", 35, True, False), ("jpg", "image/jpeg", 20, True, False), ("gif", "image/gif", 4, True, False),
     ("pdf", "application/pdf", 12, False, True), ("txt", "text/plain", 5, False, True),
-    ("log", "text/plain", 5, False, True), ("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", 5, False, True),
+    ("log", "text/plain", 5, False, True),
+    ("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", 5, False, True),
     ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", 4, False, False),
     ("zip", "application/zip", 4, False, False), ("mp4", "video/mp4", 3, False, False), ("csv", "text/csv", 3, False, True)]
+TOKEN_CHARS = ALPHABET + "ABCDEFGHIJKLMNOPQRSTUVWXYZ-_:"
 J = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 CHANNEL_NOTIFY = J({"channel_auto_follow_threads": "off", "desktop": "default", "desktop_threads": "default",
                     "email": "default", "ignore_channel_mentions": "default", "mark_unread": "all", "push": "default",
@@ -326,7 +330,8 @@ class Realistic:
             if r < 0.08:
                 words.insert(self.randrange(len(words)), "@" + choice(FIRST).lower() + "." + choice(LAST).lower())
             elif r < 0.12:
-                words.append(f"https://{choice(['github.com/acme', 'jira.acme.io/browse', 'docs.acme.io'])}/{choice(WORDS)}-{self.randrange(9999)}")
+                site = choice(["github.com/acme", "jira.acme.io/browse", "docs.acme.io"])
+                words.append(f"https://{site}/{choice(WORDS)}-{self.randrange(9999)}")
             elif r < 0.16:
                 words.insert(self.randrange(len(words)), f"`{choice(WORDS)}`")
             elif r < 0.19:
@@ -341,13 +346,18 @@ class Realistic:
         lines, size = [], 0
         while size < 400_000:
             r = rnd()
-            ts = f"2024-0{self.rng.randint(1, 9)}-{self.rng.randint(10, 28)}T{self.rng.randint(10, 23)}:{self.rng.randint(10, 59)}:{self.rng.randint(10, 59)}.{self.randrange(1000):03d}Z"
+            ri = self.rng.randint
+            ts = f"2024-0{ri(1, 9)}-{ri(10, 28)}T{ri(10, 23)}:{ri(10, 59)}:{ri(10, 59)}.{self.randrange(1000):03d}Z"
             if r < 0.4:
-                line = f"{ts} {choice(['INFO', 'WARN', 'ERROR', 'DEBUG'])} [{choice(WORDS)}-worker-{self.randrange(16)}] {' '.join(self.choices(WORDS, k=8))} id={self.new_id()}"
+                level, worker = choice(["INFO", "WARN", "ERROR", "DEBUG"]), f"{choice(WORDS)}-worker-{self.randrange(16)}"
+                line = f"{ts} {level} [{worker}] {' '.join(self.choices(WORDS, k=8))} id={self.new_id()}"
             elif r < 0.7:
-                line = f"    at com.acme.{choice(WORDS)}.{choice(WORDS).capitalize()}Service.handle({choice(WORDS).capitalize()}.java:{self.randrange(900)})"
+                pkg, cls = choice(WORDS), choice(WORDS).capitalize()
+                line = f"    at com.acme.{pkg}.{cls}Service.handle({choice(WORDS).capitalize()}.java:{self.randrange(900)})"
             else:
-                line = f"{'    ' * self.randrange(3)}if err := {choice(WORDS)}.{choice(WORDS).capitalize()}(ctx, {choice(WORDS)}); err != nil {{ return fmt.Errorf(\"{' '.join(self.choices(WORDS, k=3))}: %w\", err) }}"
+                indent, obj, fn, arg = "    " * self.randrange(3), choice(WORDS), choice(WORDS).capitalize(), choice(WORDS)
+                why = " ".join(self.choices(WORDS, k=3))
+                line = f'{indent}if err := {obj}.{fn}(ctx, {arg}); err != nil {{ return fmt.Errorf("{why}: %w", err) }}'
             lines.append(line)
             size += len(line) + 1
         self.code = "\n".join(lines)
@@ -425,7 +435,8 @@ class Realistic:
             self.team_members[tid] = []
             t = self.when(T0 - 300 * DAY, T0)
             name = f"{choice(WORDS)}-{choice(WORDS)}-{i}".lower()
-            self.add("Teams", (tid, t, t, 0, name.replace("-", " ").title()[:64], name[:64], self.text(40), f"admin@{name[:20]}.example.com",
+            self.add("Teams", (tid, t, t, 0, name.replace("-", " ").title()[:64], name[:64], self.text(40),
+                               f"admin@{name[:20]}.example.com",
                                choice(["O", "I"]), "", "", self.new_id()[:32],
                                choice(self.team_schemes) if rnd() < 0.1 else None, int(rnd() < 0.5), 0, 0, 0))
         weights = [1 / (r + 1) ** 0.8 for r in range(self.n_teams)]
@@ -452,11 +463,13 @@ class Realistic:
                 mobile = rnd() < 0.3
                 self.add("Sessions", (
                     sid, self.new_id(), t, t + 30 * DAY, self.when(t, T1), uid,
-                    ("android_rn-v2:" if rnd() < 0.5 else "apple_rn-v2:") + "".join(self.choices(ALPHABET + "ABCDEFGHIJKLMNOPQRSTUVWXYZ-_:", k=152)) if mobile else "",
+                    ("android_rn-v2:" if rnd() < 0.5 else "apple_rn-v2:") + "".join(self.choices(TOKEN_CHARS, k=152))
+                    if mobile else "",
                     "system_user", 0,
                     J({"browser": "Mobile App/2.12" if mobile else choice(["Chrome/121.0", "Firefox/122.0", "Desktop App/5.6.0"]),
                        "csrf": self.new_id(), "isMobile": str(mobile).lower(), "isOAuthUser": "false", "isSaml": "false",
-                       "is_guest": "false", "last_team_id": choice(self.teams), "os": choice(["Linux", "Windows 10", "Mac OS", "iOS", "Android"]),
+                       "is_guest": "false", "last_team_id": choice(self.teams),
+                       "os": choice(["Linux", "Windows 10", "Mac OS", "iOS", "Android"]),
                        "platform": choice(["Linux", "Windows", "Macintosh", "iPhone", "Android"]), "type": ""}),
                     0, ""))
         for i in range(len(self.users) * 5):
@@ -624,7 +637,8 @@ class Realistic:
         tid = TeamId if TeamId is not None else self.choice(self.teams)
         chans = self.team_channels.get(tid) or self.channels
         t = self.when(T0, T1)
-        return (self.new_id(), self.new_id(), t, t, 0, CreatorId if CreatorId is not None else self.choice(self.team_members.get(tid) or self.users),
+        return (self.new_id(), self.new_id(), t, t, 0,
+                CreatorId if CreatorId is not None else self.choice(self.team_members.get(tid) or self.users),
                 ChannelId if ChannelId is not None else self.choice(chans), tid, "deploy,rollback,status",
                 "https://ci.example.com/hooks/mattermost", "CI trigger", "application/json", self.randrange(2), "ci-bot",
                 "https://ci.example.com/icon.png", "Starts builds from chat")
@@ -920,7 +934,8 @@ class Realistic:
                                     "pretext": self.text(40), "author_name": choice(["Jenkins", "GitHub", "Grafana", "PagerDuty"]),
                                     "title": title, "title_link": f"https://ci.example.com/job/{choice(WORDS)}/{self.randrange(9999)}",
                                     "text": self.text(int(lognorm(math.log(250), 0.8)) + 1),
-                                    "fields": [{"title": "Branch", "value": choice(["main", "release-9.5", "fix/" + choice(WORDS)]), "short": True},
+                                    "fields": [{"title": "Branch", "value": choice(["main", "release-9.5", "fix/" + choice(WORDS)]),
+                                                "short": True},
                                                {"title": "Status", "value": choice(["passed", "failed", "unstable"]), "short": True}],
                                     "footer": "ci", "ts": t // 1000} for _ in range(1 if rnd() < 0.8 else 2)]
                     p = {"attachments": attachments, "from_webhook": "true", "override_username": attachments[0]["author_name"].lower()}
@@ -947,7 +962,8 @@ class Realistic:
                         if rnd() < 0.3:
                             msg = ""
                         for fid in fids:
-                            files.append(self.file_row(Id=fid, CreatorId=uid, PostId=pid, ChannelId=ch, CreateAt=t - self.randrange(60_000)))
+                            files.append(self.file_row(Id=fid, CreatorId=uid, PostId=pid, ChannelId=ch,
+                                                       CreateAt=t - self.randrange(60_000)))
                 edit = t + self.randrange(DAY) if rnd() < 0.03 else 0
                 deleted = t + self.randrange(30 * DAY) if rnd() < 0.008 else 0
                 update = max(t, edit, deleted)
@@ -989,8 +1005,9 @@ class Realistic:
                 elif self.randrange(idx + 1) < 10_000:
                     self.post_sample[self.randrange(10_000)] = (pid, ch)
             # This batch's share of the orphans, built now that real posts exist to hang them on.
-            extra = {t: self.stream_orphans[t][len(self.stream_orphans[t]) * b // n_batches:len(self.stream_orphans[t]) * (b + 1) // n_batches]
-                     for t in STREAM_TABLES}
+            extra = {}
+            for t, specs in self.stream_orphans.items():
+                extra[t] = specs[len(specs) * b // n_batches:len(specs) * (b + 1) // n_batches]
             posts = self.scatter(posts, [self.stream_orphan_row(spec) for spec in extra["Posts"]])
             files = self.scatter(files, [self.stream_orphan_row(spec) for spec in extra["FileInfo"]])
             orphaned = []
