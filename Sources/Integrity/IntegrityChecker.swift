@@ -168,38 +168,11 @@ private struct Run {
         var childTables = Set<String>()
         for i in runnable { for p in checks[i].parts { childTables.insert(p.childTable.lowercased()) } }
         tablesTotal = parentKeys.count + childTables.count
-        for (table, key) in parentKeys {
-            // Sized from the rowid range (cheap: the b-tree's last key) to avoid rehashing as it
-            // fills — but only as a hint: a table keyed by large integers (epoch milliseconds,
-            // snowflake ids) has a huge last rowid and few rows, so the hint is clamped to 4M ids
-            // (about 100 MB of slots) and the set grows past it if the table really is that big.
-            let lastRowid = (try? conn.cached("SELECT max(rowid) FROM \(Self.quote(table))")).map { s -> Int64 in
-                defer { s.reset() }
-                return (try? s.step()) == true ? s.int64(0) : 0
-            } ?? 0
-            let estimate = Int(min(max(lastRowid, 0), IntegrityChecker.maxPresizedIDs))
-            let stmt = try conn.cached("SELECT \(Self.quote(key)) FROM \(Self.quote(table))")
-            let set = IDSet(expected: estimate)
-            // Decoded ids are inserted in batches, each batch's slots prefetched together.
-            var batch: [(UInt64, UInt64)] = []
-            batch.reserveCapacity(64)
-            while try stmt.step() {
-                stmt.withText(0) { bytes in
-                    guard let bytes else { return }
-                    if let id = MattermostID.decode(bytes) { batch.append(id) } else { set.insert(bytes) }
-                }
-                if batch.count == 64 {
-                    batch.withUnsafeBufferPointer { set.insertBatch($0) }
-                    batch.removeAll(keepingCapacity: true)
-                }
-                rowsScanned += 1
-            }
-            batch.withUnsafeBufferPointer { set.insertBatch($0) }
-            stmt.reset()
-            parents[Self.parentName(table, key)] = set
-            tableDone()
-            options.afterTableScan?(table)
-        }
+        let parentProgress = ProgressCounter(done: 0, total: tablesTotal, options: options)
+        let read = try ParentKeys.read(parentKeys, conns) { parentProgress.tableDone($0) }
+        parents = read.sets
+        rowsScanned += read.rows
+        tablesDone = parentKeys.count
 
         parentMilliseconds = Int((clock.now - parentsStarted) / .milliseconds(1))
         let childrenStarted = clock.now
@@ -253,11 +226,6 @@ private struct Run {
         }
     }
 
-    private mutating func tableDone() {
-        tablesDone += 1
-        options.progress?(tablesDone, tablesTotal)
-    }
-
     private mutating func missingColumn(_ check: IntegrityCheck, _ conn: Connection) throws -> String? {
         for p in check.parts {
             if !(try schema.has(column: p.parentKey, in: p.parentTable, conn)) { return "\(p.parentTable).\(p.parentKey)" }
@@ -269,7 +237,6 @@ private struct Run {
         return nil
     }
 
-    private static func parentName(_ table: String, _ key: String) -> String { table.lowercased() + "." + key.lowercased() }
 
     func report(_ checks: [IntegrityCheck]) -> IntegrityReport {
         var outcomes: [IntegrityAnswer.Outcome] = []
