@@ -24,38 +24,53 @@ final class IntegrityAnswer: @unchecked Sendable {
 
     var count: Int { outcomes.count }
 
-    /// Writes the JSON array, handing `sink` chunks of about `chunk` bytes.
+    /// Writes the JSON array, handing `sink` chunks of about `chunk` bytes. Records are written as
+    /// bytes straight into the chunk (no String per record).
     func write(chunk: Int = 64 * 1024, _ sink: (UnsafeRawBufferPointer) throws -> Void) throws {
         var buffer: [UInt8] = []
         buffer.reserveCapacity(chunk + 512)
-        func emit(_ s: String) throws {
-            buffer.append(contentsOf: s.utf8)
+        func flushIfFull() throws {
             if buffer.count >= chunk {
                 try buffer.withUnsafeBytes(sink)
                 buffer.removeAll(keepingCapacity: true)
             }
         }
-        let q = JSONWriter.quote
-        try emit("[")
+        func raw(_ s: StaticString) { buffer.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount)) }
+        func string(_ s: String?) {
+            if let s { JSONWriter.appendQuoted(s, to: &buffer) } else { raw("null") }
+        }
+        raw("[")
         for i in outcomes.indices {
-            if i > 0 { try emit(",") }
+            if i > 0 { raw(",") }
             let o = outcomes[i]
             if let err = o.err {
-                try emit("{\"data\":null,\"err\":\(q(err))}")
+                raw("{\"data\":null,\"err\":")
+                string(err)
+                raw("}")
+                try flushIfFull()
                 continue
             }
             // Mattermost's key order (`json.Marshal` of RelationalIntegrityCheckData).
-            try emit("{\"data\":{\"parent_name\":\(q(o.parentName)),\"child_name\":\(q(o.childName)),\"parent_id_attr\":\(q(o.parentIDAttr)),\"child_id_attr\":\(q(o.childIDAttr)),\"records\":[")
+            raw("{\"data\":{\"parent_name\":"); string(o.parentName)
+            raw(",\"child_name\":"); string(o.childName)
+            raw(",\"parent_id_attr\":"); string(o.parentIDAttr)
+            raw(",\"child_id_attr\":"); string(o.childIDAttr)
+            raw(",\"records\":[")
             var first = true
             for p in outcomes[i].parts.indices {
                 try outcomes[i].parts[p].forEach { r in
-                    try emit((first ? "" : ",") + "{\"parent_id\":\(r.parentID.map(q) ?? "null"),\"child_id\":\(r.childID.map(q) ?? "null")}")
+                    if !first { raw(",") }
                     first = false
+                    raw("{\"parent_id\":"); string(r.parentID)
+                    raw(",\"child_id\":"); string(r.childID)
+                    raw("}")
+                    try flushIfFull()
                 }
             }
-            try emit("]},\"err\":null}")
+            raw("]},\"err\":null}")
+            try flushIfFull()
         }
-        try emit("]")
+        raw("]")
         if !buffer.isEmpty { try buffer.withUnsafeBytes(sink) }
     }
 

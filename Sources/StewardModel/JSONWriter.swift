@@ -115,6 +115,21 @@ public struct JSONWriter: Sendable {
         }
     }
 
+    /// `appendQuoted` into bytes (an answer streamed in chunks: a million records without building
+    /// a String per record).
+    public static func appendQuoted(_ s: String, to out: inout [UInt8]) {
+        var s = s
+        s.withUTF8 { bytes in
+            if bytes.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C && $0 != 0x3C && $0 != 0x3E && $0 != 0x26 && $0 != 0xE2 }) {
+                out.append(0x22)
+                out.append(contentsOf: bytes)
+                out.append(0x22)
+            } else {
+                out.append(contentsOf: escaped(String(decoding: bytes, as: UTF8.self)).utf8)
+            }
+        }
+    }
+
     /// JSON string literal with the escapes RFC 8259 requires (and `<`, `>`, `&` as Go does).
     static func escaped(_ s: String) -> String {
         var out = "\""
