@@ -11,27 +11,33 @@ struct ScanUnit: Sendable {
     let rowids: ClosedRange<Int64>?
 }
 
-/// What the scanning threads hand back: orphans (rare, so one lock for all of them, taken once per
-/// batch), rows read, failures per child table, and which tables are finished (for progress).
+/// One scanning thread's orphans: a collector per relation with a spill of its own, touched by
+/// that thread only — so finding an orphan takes no lock (with a million of them, one shared lock
+/// made the two threads wait on each other's spill inserts). The answer merges the threads'
+/// collectors of a relation in order.
+final class WorkerOrphans: @unchecked Sendable {
+    var collectors: [Relation: OrphanCollector]
+
+    init(relations: [Relation], limit: Int) {
+        let spill = OrphanSpill()
+        collectors = [:]
+        for (i, r) in relations.enumerated() { collectors[r] = OrphanCollector(limit: limit, spill: spill, id: i) }
+    }
+}
+
+/// What the scanning threads report besides orphans: rows read, failures per child table, and
+/// which tables are finished (for progress). Touched once per unit, under a lock.
 final class ScanResults: @unchecked Sendable {
     private let lock = Mutex(())
-    private var collectors: [Relation: OrphanCollector]
     private var unitsLeft: [String: Int]
     private(set) var failures: [String: String] = [:]
     private(set) var rows = 0
     /// Called (under the lock) with each child table as its last unit ends.
     private let tableDone: (String) -> Void
 
-    init(collectors: [Relation: OrphanCollector], units: [ScanUnit], tableDone: @escaping (String) -> Void) {
-        self.collectors = collectors
+    init(units: [ScanUnit], tableDone: @escaping (String) -> Void) {
         unitsLeft = units.reduce(into: [:]) { $0[$1.table.lowercased(), default: 0] += 1 }
         self.tableDone = tableDone
-    }
-
-    func add(_ relation: Relation, _ records: [OrphanedRecord]) throws {
-        try lock.withLock { _ in
-            for r in records { try collectors[relation]!.add(r) }
-        }
     }
 
     func finished(_ unit: ScanUnit, rows: Int, error: Error?) {
@@ -44,8 +50,7 @@ final class ScanResults: @unchecked Sendable {
         }
     }
 
-    /// The collectors, once every thread has finished.
-    func takeCollectors() -> [Relation: OrphanCollector] { lock.withLock { _ in collectors } }
+    func snapshot() -> (rows: Int, failures: [String: String]) { lock.withLock { _ in (rows, failures) } }
 }
 
 enum ChildScan {
@@ -90,48 +95,32 @@ enum ChildScan {
 
     /// Scans every unit, one thread per connection (each in a read transaction on the same
     /// snapshot), taking units in order as they finish the previous one.
-    static func run(_ units: [ScanUnit], _ conns: [Connection], parents: [String: IDSet], into results: ScanResults) {
+    static func run(_ units: [ScanUnit], _ conns: [Connection], parents: [String: IDSet], workers: [WorkerOrphans],
+                    into results: ScanResults) {
         let next = Atomic<Int>(0)
-        let work: @Sendable (Connection) -> Void = { conn in
+        let work: @Sendable (Int) -> Void = { w in
             while true {
                 let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
                 guard i < units.count else { return }
                 let unit = units[i]
                 do {
-                    let rows = try scan(unit, conn, parents: parents, into: results)
+                    let rows = try scan(unit, conns[w], parents: parents, into: workers[w])
                     results.finished(unit, rows: rows, error: nil)
                 } catch {
                     results.finished(unit, rows: 0, error: error)
                 }
             }
         }
-        if conns.count == 1 { return work(conns[0]) }
+        if conns.count == 1 { return work(0) }
         // The calling thread takes part; at most one thread per connection (4 at most), each
         // blocking on SQLite: bounded, and never on the cooperative pool.
-        DispatchQueue.concurrentPerform(iterations: conns.count) { work(conns[$0]) }
-    }
-
-    /// Orphans of one relation waiting to be handed to `ScanResults` (a few hundred at a time).
-    private struct Found {
-        let relation: Relation
-        var records: [OrphanedRecord] = []
-
-        mutating func add(_ r: OrphanedRecord, _ results: ScanResults) throws {
-            records.append(r)
-            if records.count >= 256 { try flush(results) }
-        }
-
-        mutating func flush(_ results: ScanResults) throws {
-            guard !records.isEmpty else { return }
-            try results.add(relation, records)
-            records.removeAll(keepingCapacity: true)
-        }
+        DispatchQueue.concurrentPerform(iterations: conns.count) { work($0) }
     }
 
     private static func parentName(_ r: Relation) -> String { r.parentTable.lowercased() + "." + r.parentKey.lowercased() }
 
     /// Reads one unit once for all of its table's relations; returns the rows read.
-    static func scan(_ unit: ScanUnit, _ conn: Connection, parents: [String: IDSet], into results: ScanResults) throws -> Int {
+    static func scan(_ unit: ScanUnit, _ conn: Connection, parents: [String: IDSet], into worker: WorkerOrphans) throws -> Int {
         var columns: [String] = []
         func index(_ name: String) -> Int32 {
             if let i = columns.firstIndex(where: { $0.lowercased() == name.lowercased() }) { return Int32(i) }
@@ -150,7 +139,9 @@ enum ChildScan {
         // Plain values, not the shared sets: nothing in the loop below retains an object another
         // thread is also retaining.
         let sets: [IDSet.Probe] = plans.map { parents[parentName($0.relation)]!.probe }
-        var found: [Found] = plans.map { Found(relation: $0.relation) }
+        // This thread's collectors for the unit's relations, held locally while it runs.
+        var found: [OrphanCollector] = plans.map { worker.collectors.removeValue(forKey: $0.relation)! }
+        defer { for (k, plan) in plans.enumerated() { worker.collectors[plan.relation] = found[k] } }
         // The hot loop reads only these plain arrays: no struct with references is copied per row.
         let fkColumns = plans.map(\.fk)
         let childIdColumns = plans.map { $0.childId ?? -1 }
@@ -205,7 +196,7 @@ enum ChildScan {
                 let idColumn = childIdColumns[k]
                 if let immediate {
                     guard immediate.0 else { continue }
-                    try found[k].add(OrphanedRecord(parentID: immediate.1, childID: idColumn >= 0 ? stmt.string(idColumn) : nil), results)
+                    try found[k].add(OrphanedRecord(parentID: immediate.1, childID: idColumn >= 0 ? stmt.string(idColumn) : nil))
                     continue
                 }
                 // Batched: remember the child id (decoded when canonical) for a possible orphan —
@@ -223,13 +214,10 @@ enum ChildScan {
                     }
                     pending[k].child.append(rowChild)
                 }
-                if pending[k].fk.count == ProbeBatch.size { try pending[k].flush(set: sets[k]) { try found[k].add($0, results) } }
+                if pending[k].fk.count == ProbeBatch.size { try pending[k].flush(set: sets[k]) { try found[k].add($0) } }
             }
         }
-        for k in pending.indices {
-            try pending[k].flush(set: sets[k]) { try found[k].add($0, results) }
-            try found[k].flush(results)
-        }
+        for k in pending.indices { try pending[k].flush(set: sets[k]) { try found[k].add($0) } }
         return rows
     }
 }

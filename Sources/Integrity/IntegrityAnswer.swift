@@ -9,17 +9,34 @@ final class IntegrityAnswer: @unchecked Sendable {
     struct Outcome {
         var parentName: String, childName: String, parentIDAttr: String, childIDAttr: String
         var err: String?
-        /// One collector per part (Teams → Channels has two, concatenated); none for an absent table.
-        var parts: [OrphanCollector]
+        /// Per part (Teams → Channels has two, concatenated; none for an absent table), the
+        /// collector of each scanning thread, merged in order when read.
+        var parts: [[OrphanCollector]]
+        /// At most this many records for the check (0: all), shared by its parts.
+        var limit: Int
+
+        /// The check's records in order, at most `limit`.
+        mutating func forEach(_ body: (OrphanedRecord) throws -> Void) throws {
+            var sent = 0
+            for p in parts.indices {
+                var cursors: [RecordCursor] = []
+                for w in parts[p].indices { cursors.append(try parts[p][w].cursor()) }
+                let merged = try RecordCursor.merged(cursors)
+                while let r = try merged.next() {
+                    if limit > 0 && sent == limit { break }
+                    try body(r)
+                    sent += 1
+                }
+                // Drained, so the spills' statements are free for the next part.
+                while try merged.next() != nil {}
+            }
+        }
     }
 
     private var outcomes: [Outcome]
-    /// Kept alive with the answer: spilled records are read from it while writing.
-    private let spill: OrphanSpill
 
-    init(_ outcomes: [Outcome], spill: OrphanSpill) {
+    init(_ outcomes: [Outcome]) {
         self.outcomes = outcomes
-        self.spill = spill
     }
 
     var count: Int { outcomes.count }
@@ -57,15 +74,13 @@ final class IntegrityAnswer: @unchecked Sendable {
             raw(",\"child_id_attr\":"); string(o.childIDAttr)
             raw(",\"records\":[")
             var first = true
-            for p in outcomes[i].parts.indices {
-                try outcomes[i].parts[p].forEach { r in
-                    if !first { raw(",") }
-                    first = false
-                    raw("{\"parent_id\":"); string(r.parentID)
-                    raw(",\"child_id\":"); string(r.childID)
-                    raw("}")
-                    try flushIfFull()
-                }
+            try outcomes[i].forEach { r in
+                if !first { raw(",") }
+                first = false
+                raw("{\"parent_id\":"); string(r.parentID)
+                raw(",\"child_id\":"); string(r.childID)
+                raw("}")
+                try flushIfFull()
             }
             raw("]},\"err\":null}")
             try flushIfFull()
@@ -84,7 +99,7 @@ final class IntegrityAnswer: @unchecked Sendable {
                 continue
             }
             var records: [OrphanedRecord] = []
-            for p in outcomes[i].parts.indices { try outcomes[i].parts[p].forEach { records.append($0) } }
+            try outcomes[i].forEach { records.append($0) }
             out.append(IntegrityCheckResult(data: RelationalIntegrityCheckData(
                 parentName: o.parentName, childName: o.childName, parentIDAttr: o.parentIDAttr,
                 childIDAttr: o.childIDAttr, records: records), err: nil))

@@ -124,11 +124,9 @@ private struct Run {
     let options: IntegrityChecker.Options
     var schema: Schema
     var parents: [String: IDSet] = [:]  // IDSet is a class: shared, not copied
-    var collectors: [Relation: OrphanCollector] = [:]
-    let spill = OrphanSpill()
+    /// Per relation, each scanning thread's collector.
+    var collectors: [Relation: [OrphanCollector]] = [:]
     var tablesDone = 0
-    /// The next relation number in the spill.
-    var spillIDs = 0
     var tablesTotal = 0
     var errors: [Int: String] = [:]
     var skipped: [Int] = []
@@ -187,21 +185,18 @@ private struct Run {
                 if !(byChild[c]?.contains(p) ?? false) { byChild[c, default: []].append(p) }
             }
         }
-        for c in childOrder {
-            for r in byChild[c]! where collectors[r] == nil {
-                collectors[r] = OrphanCollector(limit: options.maxRecordsPerRelation, spill: spill, id: spillIDs)
-                spillIDs += 1
-            }
-        }
+        let relations = childOrder.flatMap { byChild[$0]! }
         let tables = childOrder.map { (name: byChild[$0]![0].childTable, relations: byChild[$0]!) }
         let units = ChildScan.units(tables, threads: conns.count, minimumRows: options.minimumUnitRows, conn)
         let progress = ProgressCounter(done: tablesDone, total: tablesTotal, options: options)
-        let results = ScanResults(collectors: collectors, units: units) { table in progress.tableDone(table) }
-        ChildScan.run(units, conns, parents: parents, into: results)
-        collectors = results.takeCollectors()
-        rowsScanned += results.rows
+        let results = ScanResults(units: units) { table in progress.tableDone(table) }
+        let workers = conns.map { _ in WorkerOrphans(relations: relations, limit: options.maxRecordsPerRelation) }
+        ChildScan.run(units, conns, parents: parents, workers: workers, into: results)
+        for r in relations { collectors[r] = workers.map { $0.collectors[r]! } }
+        let (rows, failures) = results.snapshot()
+        rowsScanned += rows
         tablesDone = tablesTotal
-        for (c, failure) in results.failures {
+        for (c, failure) in failures {
             for (i, check) in checks.enumerated() where check.parts.contains(where: { $0.childTable.lowercased() == c }) {
                 errors[i] = failure
             }
@@ -247,28 +242,24 @@ private struct Run {
         for (i, check) in checks.enumerated() {
             var o = IntegrityAnswer.Outcome(
                 parentName: check.parentName, childName: check.childName, parentIDAttr: check.parentIdAttr,
-                childIDAttr: check.childIdAttr, err: errors[i], parts: [])
+                childIDAttr: check.childIdAttr, err: errors[i], parts: [], limit: 0)
             if o.err == nil {
                 // An absent table (skipped) answers with no records, as a relation with no orphans.
                 o.parts = check.parts.compactMap { collectors[$0] }
-                var total = o.parts.reduce(0) { $0 + $1.total }
+                var total = o.parts.joined().reduce(0) { $0 + $1.total }
                 counts.append((check.name, total))
-                // With a cap, the two parts of Teams → Channels share it: the second gets what is left.
-                if limit > 0 {
-                    var left = limit
-                    for p in o.parts.indices {
-                        let keep = min(o.parts[p].total, left)
-                        o.parts[p].keepFirst(keep)
-                        left -= keep
-                    }
-                    if total > limit { truncated.append(check.name); total = limit }
+                // With a cap, the two parts of Teams → Channels share it.
+                o.limit = limit
+                if limit > 0 && total > limit {
+                    truncated.append(check.name)
+                    total = limit
                 }
                 recordCount += total
             }
             outcomes.append(o)
         }
         return IntegrityReport(
-            answer: IntegrityAnswer(outcomes, spill: spill), skipped: skipped.map { checks[$0].name }, orphanCounts: counts,
+            answer: IntegrityAnswer(outcomes), skipped: skipped.map { checks[$0].name }, orphanCounts: counts,
             truncated: truncated, recordCount: recordCount, rowsScanned: rowsScanned,
             parentMilliseconds: parentMilliseconds, childMilliseconds: childMilliseconds)
     }

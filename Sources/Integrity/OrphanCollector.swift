@@ -40,29 +40,23 @@ struct OrphanCollector {
         if records.count >= compactAt { try compact() }
     }
 
-    /// The records kept, in order; for a spilled relation, read back from the spill.
-    mutating func forEach(_ body: (OrphanedRecord) throws -> Void) throws {
+    /// The records kept, in order, one at a time; for a spilled relation, read back from the
+    /// spill (drain one cursor of a spill before opening the next on it).
+    mutating func cursor() throws -> RecordCursor {
         if isSpilled, let spill {
             try spill.add(spillID, records)
             records.removeAll()
-            try spill.forEach(spillID, body)
-            return
+            return try spill.cursor(spillID)
         }
         try compact()
-        for r in records { try body(r) }
-    }
-
-    /// With a limit: keeps only the first `n` (a check whose parts share the limit).
-    mutating func keepFirst(_ n: Int) {
-        guard limit > 0 else { return }
-        records.sort(by: Self.precedes)
-        if records.count > n { records.removeLast(records.count - n) }
+        return RecordCursor(records)
     }
 
     /// The records kept, in order, as an array (small answers, tests).
     mutating func sortedRecords() throws -> [OrphanedRecord] {
         var out: [OrphanedRecord] = []
-        try forEach { out.append($0) }
+        let c = try cursor()
+        while let r = try c.next() { out.append(r) }
         return out
     }
 
@@ -82,6 +76,7 @@ struct OrphanCollector {
         if records.count == limit { cutoff = records.last }
     }
 
+    /// Mattermost's order: by foreign key, NULL first, then bytewise; ties by child id.
     static func precedes(_ a: OrphanedRecord, _ b: OrphanedRecord) -> Bool {
         if a.parentID != b.parentID { return less(a.parentID, b.parentID) }
         return less(a.childID, b.childID)
@@ -97,6 +92,47 @@ struct OrphanCollector {
     }
 }
 
+
+/// A relation's records in order, one at a time: from memory, or stepping the spill's sorted query.
+final class RecordCursor {
+    private let records: [OrphanedRecord]
+    private var index = 0
+    private let step: (() throws -> OrphanedRecord?)?
+
+    init(_ records: [OrphanedRecord]) {
+        self.records = records
+        step = nil
+    }
+
+    init(step: @escaping () throws -> OrphanedRecord?) {
+        records = []
+        self.step = step
+    }
+
+    func next() throws -> OrphanedRecord? {
+        if let step { return try step() }
+        guard index < records.count else { return nil }
+        defer { index += 1 }
+        return records[index]
+    }
+
+    /// Several cursors' records merged in order (the scanning threads' collectors of one relation).
+    static func merged(_ cursors: [RecordCursor]) throws -> RecordCursor {
+        if cursors.count == 1 { return cursors[0] }
+        var heads = try cursors.map { try $0.next() }
+        return RecordCursor {
+            var best: Int?
+            for i in heads.indices {
+                guard let h = heads[i] else { continue }
+                if best == nil || OrphanCollector.precedes(h, heads[best!]!) { best = i }
+            }
+            guard let b = best else { return nil }
+            let record = heads[b]
+            heads[b] = try cursors[b].next()
+            return record
+        }
+    }
+}
 
 /// Canonical foreign keys waiting to be probed together (see `Run.scan`).
 struct ProbeBatch {

@@ -38,15 +38,20 @@ final class OrphanSpill: @unchecked Sendable {
     }
 
     /// Relation `id`'s records in Mattermost's order (foreign key, NULL first, bytewise — SQLite's
-    /// BINARY collation — then child id), handed to `body` one at a time.
-    func forEach(_ id: Int, _ body: (OrphanedRecord) throws -> Void) throws {
-        guard let c = connection else { return }
+    /// BINARY collation — then child id), one at a time.
+    func cursor(_ id: Int) throws -> RecordCursor {
+        guard let c = connection else { return RecordCursor([]) }
         if c.isInTransaction { try c.execute("COMMIT") }
         let s = try c.cached("SELECT ParentId, ChildId FROM Orphans WHERE Relation = ? ORDER BY ParentId, ChildId")
-        defer { s.reset() }
+        s.reset()
         s.bind(1, Int64(id))
-        while try s.step() {
-            try body(OrphanedRecord(parentID: Self.text(s, 0), childID: Self.text(s, 1)))
+        var done = false
+        return RecordCursor {
+            guard !done else { return nil }
+            if try s.step() { return OrphanedRecord(parentID: Self.text(s, 0), childID: Self.text(s, 1)) }
+            done = true
+            s.reset()
+            return nil
         }
     }
 }
