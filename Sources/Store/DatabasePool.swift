@@ -90,6 +90,8 @@ public final class DatabasePool: @unchecked Sendable {
     /// free, so concurrent callers cannot deadlock on the reader cap), each inside a read
     /// transaction on the same snapshot: while they start, the writer holds SQLite's write lock
     /// (`BEGIN IMMEDIATE`), so no process can commit between them. For a scan split over threads.
+    /// When the writer is busy this instant (a VACUUM, another process's write), `body` gets one
+    /// connection instead of waiting: a scan never queues behind a long write.
     public func readSnapshot<T>(upTo count: Int, _ body: ([Connection]) throws -> T) throws -> T {
         readerPlaces.wait()
         var extra = 0
@@ -109,19 +111,28 @@ public final class DatabasePool: @unchecked Sendable {
             // The snapshot is taken at the first read.
             try c.execute("SELECT 1 FROM sqlite_schema LIMIT 1")
         }
-        if conns.count == 1 {
-            try start(conns[0])
-        } else {
+        if conns.count > 1 {
             let epoch = readers.withLock { $0.statementEpoch }
-            try writer.withLock { w in
-                try Self.onWriter(w, epoch: epoch) { w in
-                    try w.execute("BEGIN IMMEDIATE")
-                    defer { try? w.execute("ROLLBACK") }
-                    for c in conns { try start(c) }
+            let started = try writer.withLockIfAvailable { w -> Bool in
+                do {
+                    return try w.withoutWaiting {
+                        try Self.onWriter(w, epoch: epoch) { w in
+                            try w.execute("BEGIN IMMEDIATE")
+                            defer { try? w.execute("ROLLBACK") }
+                            for c in conns { try start(c) }
+                            return true
+                        }
+                    }
+                } catch let e as SQLiteError where e.isBusy {
+                    return false
                 }
-            }
+            } ?? false
+            if started { return try body(conns) }
+            // One connection, given back by the defer with the others (none of which is in a transaction).
+            for c in conns where c.isInTransaction { try? c.execute("COMMIT") }
         }
-        return try body(conns)
+        try start(conns[0])
+        return try body([conns[0]])
     }
 
     // MARK: async access: SQLite calls block, so they run off the cooperative pool
