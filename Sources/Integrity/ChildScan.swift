@@ -62,11 +62,17 @@ enum ChildScan {
     static func units(_ tables: [(name: String, relations: [Relation])], threads: Int, minimumRows: Int64 = minimumUnitRows, _ conn: Connection) -> [ScanUnit] {
         var out: [(unit: ScanUnit, size: Int64)] = []
         for t in tables {
-            guard threads > 1, let (low, high) = rowidRange(t.name, conn), high >= low else {
-                out.append((ScanUnit(table: t.name, relations: t.relations, rowids: nil), rowidRange(t.name, conn).map { $0.1 - $0.0 } ?? 0))
+            // A span that does not fit (rowids near both ends of Int64), or a table with a real
+            // column called rowid (then `rowid` is that column, and a range would miss rows), is
+            // read whole.
+            let range = rowidRange(t.name, conn)
+            let (spanMinusOne, overflow) = range.map { $0.1.subtractingReportingOverflow($0.0) } ?? (0, true)
+            guard threads > 1, let (low, high) = range, high >= low, !overflow, spanMinusOne < Int64.max / 2,
+                  !hasColumnNamedRowid(t.name, conn) else {
+                out.append((ScanUnit(table: t.name, relations: t.relations, rowids: nil), overflow ? Int64.max : spanMinusOne))
                 continue
             }
-            let span = high - low + 1
+            let span = spanMinusOne + 1
             let pieces = max(1, min(Int64(4 * threads), span / max(1, minimumRows)))
             let step = (span + pieces - 1) / pieces
             var start = low
@@ -80,6 +86,13 @@ enum ChildScan {
             }
         }
         return out.sorted { $0.size > $1.size }.map(\.unit)
+    }
+
+    private static func hasColumnNamedRowid(_ table: String, _ conn: Connection) -> Bool {
+        guard let s = try? conn.cached("SELECT count(*) FROM pragma_table_info(?) WHERE lower(name) IN ('rowid', '_rowid_', 'oid')") else { return true }
+        defer { s.reset() }
+        s.bind(1, table)
+        return (try? s.step()) != true || s.int64(0) > 0
     }
 
     private static func rowidRange(_ table: String, _ conn: Connection) -> (Int64, Int64)? {
@@ -196,7 +209,8 @@ enum ChildScan {
                 let idColumn = childIdColumns[k]
                 if let immediate {
                     guard immediate.0 else { continue }
-                    try found[k].add(OrphanedRecord(parentID: immediate.1, childID: idColumn >= 0 ? stmt.string(idColumn) : nil))
+                    let child = idColumn >= 0 ? stmt.withText(idColumn) { $0.map { String(decoding: $0, as: UTF8.self) } } : nil
+                    try found[k].add(OrphanedRecord(parentID: immediate.1, childID: child))
                     continue
                 }
                 // Batched: remember the child id (decoded when canonical) for a possible orphan —

@@ -192,6 +192,7 @@ private struct Run {
         let results = ScanResults(units: units) { table in progress.tableDone(table) }
         let workers = conns.map { _ in WorkerOrphans(relations: relations, limit: options.maxRecordsPerRelation) }
         ChildScan.run(units, conns, parents: parents, workers: workers, into: results)
+        for w in workers { for r in relations { try w.collectors[r]!.finish() } }
         for r in relations { collectors[r] = workers.map { $0.collectors[r]! } }
         let (rows, failures) = results.snapshot()
         rowsScanned += rows

@@ -40,6 +40,14 @@ struct OrphanCollector {
         if records.count >= compactAt { try compact() }
     }
 
+    /// After the scan: a spilled relation's last records go to the spill too, so every copy of
+    /// this collector (a relation named by two checks) reads the same records, once.
+    mutating func finish() throws {
+        guard isSpilled, let spill, !records.isEmpty else { return }
+        try spill.add(spillID, records)
+        records.removeAll()
+    }
+
     /// The records kept, in order, one at a time; for a spilled relation, read back from the
     /// spill (drain one cursor of a spill before opening the next on it).
     mutating func cursor() throws -> RecordCursor {
@@ -76,18 +84,22 @@ struct OrphanCollector {
         if records.count == limit { cutoff = records.last }
     }
 
-    /// Mattermost's order: by foreign key, NULL first, then bytewise; ties by child id.
+    /// Mattermost's order: by foreign key, NULL first, then bytewise; ties by child id. Bytes, not
+    /// Swift's Unicode equality ("é" and "e\u{301}" are different keys, as they are to SQLite's
+    /// sort of the spilled records).
     static func precedes(_ a: OrphanedRecord, _ b: OrphanedRecord) -> Bool {
-        if a.parentID != b.parentID { return less(a.parentID, b.parentID) }
-        return less(a.childID, b.childID)
+        let c = compare(a.parentID, b.parentID)
+        return c != 0 ? c < 0 : compare(a.childID, b.childID) < 0
     }
 
-    private static func less(_ a: String?, _ b: String?) -> Bool {
+    private static func compare(_ a: String?, _ b: String?) -> Int {
         switch (a, b) {
-        case (nil, nil): return false
-        case (nil, _): return true
-        case (_, nil): return false
-        case let (x?, y?): return x.utf8.lexicographicallyPrecedes(y.utf8)
+        case (nil, nil): return 0
+        case (nil, _): return -1
+        case (_, nil): return 1
+        case let (x?, y?):
+            if x.utf8.lexicographicallyPrecedes(y.utf8) { return -1 }
+            return y.utf8.lexicographicallyPrecedes(x.utf8) ? 1 : 0
         }
     }
 }

@@ -97,21 +97,26 @@ public final class DatabasePool: @unchecked Sendable {
         var extra = 0
         while extra < count - 1 && readerPlaces.wait(timeout: .now()) == .success { extra += 1 }
         var conns: [Connection] = []
+        var opened = 0
         defer {
             for c in conns {
                 if c.isInTransaction { try? c.execute("COMMIT") }
                 checkin(c)
             }
             // Places taken but never turned into a connection (one failed to open).
-            for _ in conns.count..<(extra + 1) { readerPlaces.signal() }
+            for _ in opened..<(extra + 1) { readerPlaces.signal() }
         }
-        for _ in 0...extra { conns.append(try takeReader()) }
+        for _ in 0...extra {
+            conns.append(try takeReader())
+            opened += 1
+        }
         let start = { (c: Connection) throws in
             try c.execute("BEGIN")
             // The snapshot is taken at the first read.
             try c.execute("SELECT 1 FROM sqlite_schema LIMIT 1")
         }
-        if conns.count > 1 {
+        // A recycle between two checkouts could give connections of two generations (two files).
+        if conns.count > 1 && Set(conns.map(\.generation)).count == 1 && conns[0].generation == generation {
             let epoch = readers.withLock { $0.statementEpoch }
             let started = try writer.withLockIfAvailable { w -> Bool in
                 do {
@@ -128,9 +133,10 @@ public final class DatabasePool: @unchecked Sendable {
                 }
             } ?? false
             if started { return try body(conns) }
-            // One connection, given back by the defer with the others (none of which is in a transaction).
             for c in conns where c.isInTransaction { try? c.execute("COMMIT") }
         }
+        // One connection: the others (and their reader places) go back now, not after the scan.
+        while conns.count > 1 { checkin(conns.removeLast()) }
         try start(conns[0])
         return try body([conns[0]])
     }

@@ -92,3 +92,46 @@ import Testing
         }
     }
 }
+
+/// Cases a review of the threaded scan found.
+@Suite struct IntegrityReviewCases {
+    /// A configured relation that is also one of Mattermost's: both answers hold the same records,
+    /// each once (the spilled relation's last records were appended once per check).
+    @Test func aRelationNamedTwiceAnswersTheSameRecordsTwice() async throws {
+        let (path, _) = try SampleDatabase.generate(posts: 2_000, extra: ["--bulk-orphans", "5000"])
+        let configured = [IntegrityRelationSettings(parentTable: "Posts", childTable: "Reactions", childForeignKey: "PostId")]
+        var options = IntegrityChecker.Options(configured: configured)
+        options.threads = 1
+        let results = try await IntegrityChecker(store: SampleDatabase.pool(path)).run(options).results
+        #expect(results[10].data?.records.count == 5003)
+        #expect(results[41].data?.records == results[10].data?.records)
+    }
+
+    /// Bytewise, as SQLite sorts the spilled records: a precomposed "é" and "e" + U+0301 are two keys.
+    @Test func orderIsBytewiseNotUnicodeEquality() {
+        let composed = OrphanedRecord(parentID: "\u{E9}", childID: "b")
+        let decomposed = OrphanedRecord(parentID: "e\u{301}", childID: "a")
+        #expect(OrphanCollector.precedes(decomposed, composed), "0x65 sorts before 0xC3")
+        #expect(!OrphanCollector.precedes(composed, decomposed))
+    }
+
+    /// Rowids near both ends of Int64, or a real column named rowid: the table is read whole.
+    @Test func extremeRowidsOrARowidColumnAreNotSplit() throws {
+        let path = NSTemporaryDirectory() + "steward-rowids-\(UUID().uuidString).db"
+        let pool = try SampleDatabase.pool(path)
+        try pool.writeSync { conn in
+            try conn.execute("""
+                CREATE TABLE Wide (Id TEXT, PostId TEXT);
+                INSERT INTO Wide (rowid, Id, PostId) VALUES (-9000000000000000000, 'a', 'x'), (9000000000000000000, 'b', 'y');
+                CREATE TABLE Odd (rowid TEXT, PostId TEXT);
+                INSERT INTO Odd VALUES ('t', 'x'), (NULL, 'y');
+                """)
+        }
+        try pool.readSync { conn in
+            let r = [Relation(parent: "Posts", child: "Wide", foreignKey: "PostId", childId: "Id")]
+            #expect(ChildScan.units([(name: "Wide", relations: r)], threads: 2, minimumRows: 1, conn).map(\.rowids) == [nil])
+            let o = [Relation(parent: "Posts", child: "Odd", foreignKey: "PostId", childId: nil)]
+            #expect(ChildScan.units([(name: "Odd", relations: o)], threads: 2, minimumRows: 1, conn).map(\.rowids) == [nil])
+        }
+    }
+}

@@ -121,6 +121,20 @@ import Testing
         #expect(allowed.status == 400)
     }
 
+    /// A body naming a type the peer may not create, with malformed `data`: the permission is
+    /// checked first (403); only an allowed peer learns the data is refused (400).
+    @Test func malformedDataForATypeThePeerMayNotCreateIs403Not400() async throws {
+        let d = try makeTestDispatcher(
+            rules: [PolicyRule(uids: [0], roles: ["system_admin"]),
+                    PolicyRule(uids: [Self.operatorUID], permissions: ["create_data_retention_job", "read_jobs"])],
+            label: "precheck-data")
+        let body = Array(#"{"type":"db_backup","data":{"n":1}}"#.utf8)
+        let denied = await d.dispatch(APIRequest(method: "POST", uri: "/api/v4/jobs", body: body, peer: jobOperator))
+        #expect(denied.status == 403, "data retention only: db_backup needs manage_jobs")
+        let allowed = await d.dispatch(APIRequest(method: "POST", uri: "/api/v4/jobs", body: body, peer: root))
+        #expect(allowed.status == 400)
+    }
+
     @Test func unknownJobForAPeerWithoutPermissionIs403Not404() async throws {
         let d = try Self.makeDispatcher()
         let uri = "/api/v4/jobs/" + NewID.make()

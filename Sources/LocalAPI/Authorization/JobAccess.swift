@@ -12,6 +12,9 @@ enum JobAccess {
         var creation: JobHandlers.CreateBody?
     }
 
+    /// The type alone, for a body the handler will refuse.
+    private struct TypeOnly: Decodable { var type: String? }
+
     /// Runs on the connection's loop: at most one primary-key read of the store.
     static func resolve(_ access: JobTypes.Access, _ request: APIRequest, _ parameters: [String: String], jobs: JobStore) throws -> Resolved {
         var job: Job?
@@ -26,9 +29,16 @@ enum JobAccess {
             guard t.utf8.count <= 32 else { throw AppError.invalidURLParam("job_type") }
             type = t
         } else if request.method == "POST" {
-            guard let body = try? JobHandlers.CreateBody.decode(request), let t = body.type, !t.isEmpty else { throw AppError.invalidBodyParam("job") }
-            creation = body
-            type = t
+            if let body = try? JobHandlers.CreateBody.decode(request), let t = body.type, !t.isEmpty {
+                creation = body
+                type = t
+            } else if let t = (try? request.decodeJSON(TypeOnly.self))?.type, !t.isEmpty {
+                // A body whose `data` is malformed still names its type: the permission is checked
+                // first, and only an authorized peer learns that the rest is refused (400).
+                type = t
+            } else {
+                throw AppError.invalidBodyParam("job")
+            }
         } else {
             let t = request.query["job_type"] ?? ""
             if !t.isEmpty && !JobTypes.allTypes.contains(t) { throw AppError.invalidURLParam("job_type") }

@@ -56,7 +56,8 @@ public struct PeerCredentials: Sendable, Equatable, CustomStringConvertible {
         executable.path.withLock { cached in
             if let cached { return cached }
             let path = executablePath()
-            cached = path
+            // A failed read (the process gone, no descriptor free) is tried again next time.
+            if !path.isEmpty { cached = path }
             return path
         }
     }

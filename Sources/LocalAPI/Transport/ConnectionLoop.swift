@@ -91,6 +91,9 @@ final class ConnectionLoop: TaskExecutor, @unchecked Sendable {
 
     var inLoop: Bool { pthread_self() == threadID.load(ordering: .relaxed) }
 
+    /// `stop` has run: the loop serves nobody new (work still queued behind it runs, then the loop ends).
+    var isStopping: Bool { stopping.load(ordering: .relaxed) }
+
     /// Ends the loop: its thread returns after the current turn, closing the epoll set and the
     /// wake descriptor. Connections still open are closed first (a stopped loop serves nobody).
     func stop() {

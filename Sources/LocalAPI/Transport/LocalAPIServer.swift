@@ -129,8 +129,9 @@ public final class LocalAPIServer: Sendable {
         target.reserve()
         if target === loop { return adopt(fd, from: listenerFD, on: loop) }
         target.execute { [self] in
-            // A loop that has ended runs its leftovers elsewhere: nothing may be served from there.
-            guard target.inLoop else {
+            // A loop that has ended runs its leftovers elsewhere, and one that is stopping would
+            // close its epoll set under the connection: nothing may be served from either.
+            guard target.inLoop, !target.isStopping else {
                 target.release()
                 return _ = SystemCalls.close(fd)
             }
