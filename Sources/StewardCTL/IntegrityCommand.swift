@@ -52,12 +52,24 @@ struct IntegrityCommand: ParsableCommand {
     }
 
     /// The same check as an `integrity_check` job with `relations_only`, its progress drawn on stderr
-    /// while it runs, its report downloaded at the end. Nil when the job cannot be created (no
-    /// permission for the job type, an older daemon): the caller falls back to `direct`.
+    /// while it runs, its report downloaded at the end. Nil when the daemon refuses the job (4xx: no
+    /// permission for the job type, an older daemon): the caller falls back to `direct`. Any other
+    /// failure is reported, and a job left running is cancelled.
     static func asJob(_ options: GlobalOptions) throws(CLIError) -> [IntegrityCheckResult]? {
         let body = Array(#"{"type":"integrity_check","data":{"relations_only":"true"}}"#.utf8)
-        guard let created = try? options.call("POST", "/jobs", body: body, context: "unable to create the job"),
-              let job = try? JobCommand.decodeJob(created) else { return nil }
+        let created = try options.client.send("POST", "/jobs", body: body)
+        if (400..<500).contains(created.status) { return nil }
+        guard (200..<300).contains(created.status) else { throw CLIError.from(created, context: "unable to perform integrity check") }
+        let job = try JobCommand.decodeJob(created)
+        do {
+            return try follow(job, options)
+        } catch {
+            _ = try? options.client.send("POST", "/jobs/\(job.id)/cancel")
+            throw error
+        }
+    }
+
+    private static func follow(_ job: Job, _ options: GlobalOptions) throws(CLIError) -> [IntegrityCheckResult] {
         var shown = -1
         while true {
             let now = try JobCommand.decodeJob(try options.call("GET", "/jobs/\(job.id)", context: "unable to get the job"))
