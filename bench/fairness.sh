@@ -13,11 +13,7 @@ ATTACK_SECONDS="${1:-20}"
 COUNT="${2:-2000}"
 OUT=bench/out
 mkdir -p "$OUT"
-WORK=$(mktemp -d /tmp/steward-fair.XXXXXX)
-chmod 755 "$WORK"
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; sleep 0.3; rm -rf "$WORK"; }
-trap cleanup EXIT
+source bench/work.sh steward-fair
 
 getent group steward >/dev/null || groupadd --system steward
 for u in stw-nobody stw-obs1 stw-obs2 stw-obs3; do

@@ -4,11 +4,7 @@
 scripts/install-deps --bench
 OUT=bench/out
 mkdir -p "$OUT"
-WORK=$(mktemp -d /tmp/steward-bench.XXXXXX)
-chmod 755 "$WORK"
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; sleep 0.3; rm -rf "$WORK"; }
-trap cleanup EXIT
+source bench/work.sh steward-bench
 
 echo "building stewardd (release, static Swift stdlib) and the Go programs..." >&2
 swift build -c release --static-swift-stdlib --product stewardd >/dev/null
@@ -52,3 +48,14 @@ NGINX
 
 # nginx's master and workers, once it has started them.
 nginx_pids() { echo $(pgrep -f "nginx -c $WORK/nginx.conf"; pgrep -P "$NGINX_PID" || true) | tr ' ' '\n' | sort -u | tr '\n' ' '; }
+
+# stewardd on $WORK/steward, the Go server (its arguments after the socket: "$@") and nginx, each
+# answering; sets STEWARD_PID, GO_PID and NGINX_ALL (every nginx process).
+start_servers() {
+    "$STEWARDD" --data-dir "$WORK/steward" >"$WORK/stewardd.log" 2>&1 & PIDS+=($!); STEWARD_PID=$!
+    "$WORK/goserver" "$WORK/go.sock" "$@" & PIDS+=($!); GO_PID=$!
+    start_nginx
+    wait_socket "$WORK/steward/steward.sock"; wait_socket "$WORK/go.sock"; wait_socket "$WORK/nginx.sock"
+    sleep 1
+    NGINX_ALL=$(nginx_pids)
+}

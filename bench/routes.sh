@@ -68,12 +68,7 @@ PY
 cp "$WORK/steward/steward.db" "$WORK/go.db"
 JOB_ID=$(cat "$WORK/steward/job-id")
 
-"$STEWARDD" --data-dir "$WORK/steward" >"$WORK/stewardd.log" 2>&1 & PIDS+=($!); STEWARD_PID=$!
-"$WORK/goserver" "$WORK/go.sock" "$WORK/go.db" & PIDS+=($!); GO_PID=$!
-start_nginx
-wait_socket "$WORK/steward/steward.sock"; wait_socket "$WORK/go.sock"; wait_socket "$WORK/nginx.sock"
-sleep 1
-NGINX_ALL=$(nginx_pids)
+start_servers "$WORK/go.db"
 echo "{\"idle_rss_kb\":{\"steward\":$(rss_kb $STEWARD_PID),\"go\":$(rss_kb $GO_PID)}}" >"$OUT/routes-idle.json"
 
 declare -A SOCK=([steward]="$WORK/steward/steward.sock" [go]="$WORK/go.sock" [nginx]="$WORK/nginx.sock")

@@ -7,12 +7,7 @@ cd "$(dirname "$0")/.."
 DUR="${1:-5}"
 source bench/lib.sh
 
-"$STEWARDD" --data-dir "$WORK/steward" >"$WORK/stewardd.log" 2>&1 & PIDS+=($!); STEWARD_PID=$!
-"$WORK/goserver" "$WORK/go.sock" & PIDS+=($!); GO_PID=$!
-start_nginx
-wait_socket "$WORK/steward/steward.sock"; wait_socket "$WORK/go.sock"; wait_socket "$WORK/nginx.sock"
-sleep 1
-NGINX_ALL=$(nginx_pids)
+start_servers
 echo "{\"idle_rss_kb\":{\"steward\":$(rss_kb $STEWARD_PID),\"go\":$(rss_kb $GO_PID),\"nginx\":$(rss_kb $NGINX_ALL)}}" >"$OUT/idle.json"
 
 declare -A SOCK=([steward]="$WORK/steward/steward.sock" [go]="$WORK/go.sock" [nginx]="$WORK/nginx.sock")
