@@ -1,4 +1,3 @@
-import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -42,7 +41,7 @@ public final class TemporaryFile {
 
     static func directories() -> [String] {
         var dirs: [String] = []
-        if let t = ProcessInfo.processInfo.environment["TMPDIR"], t.hasPrefix("/") { dirs.append(t) }
+        if let raw = getenv("TMPDIR"), case let t = String(cString: raw), t.hasPrefix("/") { dirs.append(t) }
         return dirs + ["/var/tmp", "/tmp"]
     }
 
