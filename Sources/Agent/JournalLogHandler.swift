@@ -51,30 +51,27 @@ struct StewardLogHandler: LogHandler {
         var merged = metadata
         if let extra = event.metadata { merged.merge(extra) { _, new in new } }
         switch sink {
-        case .journal: writeJournal(event, merged)
-        case .stderr: writeStderr(event, merged)
+        case .journal: Self.writeJournal(event, merged, label: label)
+        case .stderr: Self.writeStderr(event, merged)
         }
     }
 
-    private func writeJournal(_ event: LogEvent, _ merged: Logger.Metadata) {
-        var fields: [String] = [
-            "MESSAGE=\(event.message)",
-            "PRIORITY=\(event.level.syslogPriority)",
-            "SYSLOG_IDENTIFIER=stewardd",
-            "CODE_FILE=\(event.file)",
-            "CODE_LINE=\(event.line)",
-            "CODE_FUNC=\(event.function)",
-            "LOGGER=\(label)",
-        ]
+    private static func writeJournal(_ event: LogEvent, _ merged: Logger.Metadata, label: String) {
+        var entry = JournalEntry()
+        entry.append("MESSAGE", event.message.description)
+        entry.append("PRIORITY", String(event.level.syslogPriority))
+        entry.append("SYSLOG_IDENTIFIER", "stewardd")
+        entry.append("CODE_FILE", event.file)
+        entry.append("CODE_LINE", String(event.line))
+        entry.append("CODE_FUNC", event.function)
+        entry.append("LOGGER", label)
         for (key, value) in merged {
-            let name = JournalField.name(for: key)
-            guard !name.isEmpty else { continue }
-            fields.append("\(name)=\(value)")
+            entry.append(JournalField.name(for: key), value.description)
         }
-        JournalField.send(fields)
+        entry.send()
     }
 
-    private func writeStderr(_ event: LogEvent, _ merged: Logger.Metadata) {
+    private static func writeStderr(_ event: LogEvent, _ merged: Logger.Metadata) {
         var line = "<\(event.level.syslogPriority)>stewardd \(event.level): \(JSONWriter.quote(event.message.description))"
         for key in merged.keys.sorted() {
             line += " \(key)=\(JSONWriter.quote("\(merged[key]!)"))"
@@ -88,6 +85,12 @@ struct StewardLogHandler: LogHandler {
 enum JournalField {
     /// Journal field names are upper-case letters, digits and underscores, not starting with `_`.
     static func name(for key: String) -> String {
+        // The common case, a key such as `peer_uid`: upper-cased byte by byte.
+        let utf8 = key.utf8
+        if let first = utf8.first, utf8.count <= 64, first != UInt8(ascii: "_"), !isDigit(first),
+           utf8.allSatisfy({ isLower($0) || isUpper($0) || isDigit($0) || $0 == UInt8(ascii: "_") }) {
+            return String(decoding: utf8.map { isLower($0) ? $0 - 32 : $0 }, as: UTF8.self)
+        }
         var out = ""
         for c in key.uppercased().unicodeScalars {
             if (c >= "A" && c <= "Z") || (c >= "0" && c <= "9") || c == "_" { out.unicodeScalars.append(c) } else { out += "_" }
@@ -97,25 +100,49 @@ enum JournalField {
         return String(out.prefix(64))
     }
 
-    static func send(_ fields: [String]) {
-        var cStrings = fields.map { Array($0.utf8) }
-        var iovecs: [iovec] = []
-        iovecs.reserveCapacity(cStrings.count)
-        for i in cStrings.indices {
-            cStrings[i].withUnsafeMutableBytes { raw in
-                iovecs.append(iovec(iov_base: raw.baseAddress, iov_len: raw.count))
-            }
-        }
-        // The pointers stay valid: `cStrings` is not mutated again before this call returns.
-        _ = cStrings.withUnsafeBufferPointer { _ in
-            iovecs.withUnsafeBufferPointer { sd_journal_sendv($0.baseAddress, Int32($0.count)) }
-        }
-    }
+    private static func isLower(_ b: UInt8) -> Bool { b >= UInt8(ascii: "a") && b <= UInt8(ascii: "z") }
+    private static func isUpper(_ b: UInt8) -> Bool { b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z") }
+    private static func isDigit(_ b: UInt8) -> Bool { b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") }
 
     /// True when journald answers on its socket (sd_journal_sendv drops entries silently otherwise,
     /// and a socket file left by a stopped journald must not swallow our logs).
     static var journaldAvailable: Bool {
         UnixSocketPath.isAnswering("/run/systemd/journal/socket", type: SOCK_DGRAM)
+    }
+}
+
+/// One journal entry's fields (`NAME=value`), laid end to end in one buffer and sent with
+/// `sd_journal_sendv`, one iovec per field: two allocations per entry, not two per field.
+struct JournalEntry {
+    private var bytes: [UInt8] = []
+    private var ends: [Int] = []
+
+    init() {
+        bytes.reserveCapacity(512)
+        ends.reserveCapacity(16)
+    }
+
+    /// Adds `name=value`; a field without a name (a key with no usable character) is left out.
+    mutating func append(_ name: String, _ value: String) {
+        guard !name.isEmpty else { return }
+        bytes.append(contentsOf: name.utf8)
+        bytes.append(UInt8(ascii: "="))
+        bytes.append(contentsOf: value.utf8)
+        ends.append(bytes.count)
+    }
+
+    func send() {
+        bytes.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress else { return }
+            var iovecs: [iovec] = []
+            iovecs.reserveCapacity(ends.count)
+            var start = 0
+            for end in ends {
+                iovecs.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: base + start), iov_len: end - start))
+                start = end
+            }
+            _ = iovecs.withUnsafeBufferPointer { sd_journal_sendv($0.baseAddress, Int32($0.count)) }
+        }
     }
 }
 

@@ -29,8 +29,11 @@ public final class DatabasePool: @unchecked Sendable {
         var idle: [Connection] = []
     }
 
-    private let writer: Locked<Connection>
+    let writer: Locked<Connection>
     private let readers: Locked<ReaderState>
+    /// Combined writes waiting for the writer (`writeCombined`); every holder commits them when it
+    /// lets the writer go.
+    let waiting = Locked<[CombinedWrite]>([])
     private let migrations: [Migration]
     /// Places for open readers (`Options.maxOpenReaders`): a burst of reads waits instead of opening
     /// a connection each.
@@ -48,12 +51,14 @@ public final class DatabasePool: @unchecked Sendable {
 
     public var path: String { readers.withLock { $0.options.path } }
     public var generation: Int { readers.withLock { $0.generation } }
+    var statementEpoch: Int { readers.withLock { $0.statementEpoch } }
 
     // MARK: synchronous access (callers on their own threads: workers, tests)
 
     /// Runs `body` on the writer connection; writes are serialized.
     public func writeSync<T>(_ body: (Connection) throws -> T) throws -> T {
-        let epoch = readers.withLock { $0.statementEpoch }
+        let epoch = statementEpoch
+        defer { afterWriterReleased() }
         return try writer.withLock { conn -> T in try Self.onWriter(conn, epoch: epoch, body) }
     }
 
@@ -67,16 +72,28 @@ public final class DatabasePool: @unchecked Sendable {
 
     /// `writeSync` for a caller that must not wait (a connection's loop): nil when the writer is
     /// in use by another thread or the file is locked by another process — then the caller takes
-    /// the async path. A short write (one row) is then done without any thread hop.
+    /// the async path. A short write (one row) is then done without any thread hop, and the
+    /// combined writes waiting then are committed in the same transaction (`writeCombined`).
     public func writeIfFree<T>(_ body: (Connection) throws -> T) throws -> T? {
-        let epoch = readers.withLock { $0.statementEpoch }
-        return try writer.withLockIfAvailable { conn -> T? in
-            do {
-                return try conn.withoutWaiting { try Self.onWriter(conn, epoch: epoch, body) }
-            } catch let e as SQLiteError where e.isBusy {
-                return nil
+        let epoch = statementEpoch
+        var own: Result<T, any Error>?
+        let done = withoutActuallyEscaping(body) { body in
+            writer.withLockIfAvailable { conn -> (batch: [CombinedWrite], outcomes: ArraySlice<CombinedOutcome>) in
+                let batch = takeWaiting()
+                var value: T?
+                let runs: [(Connection) throws -> Void] = [{ value = try body($0) }] + batch.map(\.run)
+                let outcomes = conn.withoutWaiting { Self.commitTogether(runs, on: conn, epoch: epoch) }
+                switch outcomes[0] {
+                case .committed: own = .success(value!)
+                case .failed(let error): own = .failure(error)
+                case .busy: own = nil
+                }
+                return (batch, outcomes.dropFirst())
             }
-        } ?? nil
+        }
+        if let done { finish(done.batch, Array(done.outcomes)) }
+        afterWriterReleased()
+        return try own?.get()
     }
 
     /// Runs `body` on a reader connection.
@@ -117,7 +134,8 @@ public final class DatabasePool: @unchecked Sendable {
         }
         // A recycle between two checkouts could give connections of two generations (two files).
         if conns.count > 1 && Set(conns.map(\.generation)).count == 1 && conns[0].generation == generation {
-            let epoch = readers.withLock { $0.statementEpoch }
+            let epoch = statementEpoch
+            defer { afterWriterReleased() }
             let started = try writer.withLockIfAvailable { w -> Bool in
                 do {
                     return try w.withoutWaiting {
@@ -166,6 +184,7 @@ public final class DatabasePool: @unchecked Sendable {
             generation: generation + 1)
         try Migrator.apply(migrations, on: fresh)
         writer.withLock { conn in conn = fresh }
+        afterWriterReleased()
         readers.withLock { state in
             state.options = options
             state.generation += 1

@@ -94,6 +94,19 @@ struct JobsEndToEndTests {
         #expect(try UnixHTTP.get(d.socket, "/api/v4/jobs/").status == 404, "trailing slash")
     }
 
+    /// A creation is one journal entry: the audit record, naming the job it created (journald's
+    /// work per request was as much as the daemon's own with two).
+    @Test func aCreationIsOneAuditEntryNamingTheJob() throws {
+        let d = try start(runJobs: false)
+        let job = try create(d, "db_optimize")
+        let named = d.logLines(containing: "job_id=\"\(job.id)\"")
+        #expect(named.count == 1, "\(named)")
+        #expect(named.first.map {
+            $0.contains("privileged action") && $0.contains("route=\"POST /api/v4/jobs\"") && $0.contains("job_type=\"db_optimize\"")
+                && $0.contains("status=\"pending\"") && $0.contains("http_status=\"201\"")
+        } == true, "\(named)")
+    }
+
     @Test func statusTransitionsAndCancel() throws {
         let d = try start(runJobs: false)
         let a = try create(d, "db_optimize")

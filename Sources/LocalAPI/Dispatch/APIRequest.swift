@@ -86,6 +86,9 @@ public struct APIResponse: Sendable {
     public var body: [UInt8]
     /// A file sent after the headers instead of `body`, read in chunks (backups can be gigabytes).
     public var file: ResponseFile?
+    /// Fields the call's audit record names besides the request (a created job's id and type), so
+    /// one journal entry says who did what to which object.
+    public var auditFields: [(key: String, value: String)] = []
 
     public init(status: Int = 200, headers: [(name: String, value: String)] = [], body: [UInt8]) {
         self.status = status

@@ -93,9 +93,17 @@ public struct AuditLog: Sendable {
         var outcome = "failure"
         var status = 500
 
+        var fields: [(key: String, value: String)] = []
+
         mutating func succeeded(status: Int) {
             outcome = status < 400 ? "success" : "failure"
             self.status = status
+        }
+
+        /// The handler's answer: its status and the fields it names (`APIResponse.auditFields`).
+        mutating func answered(_ response: APIResponse) {
+            succeeded(status: response.status)
+            fields = response.auditFields
         }
 
         func finish() {
@@ -103,6 +111,7 @@ public struct AuditLog: Sendable {
             m["message_id"] = "\(JournalMessageID.privilegedAction)"
             m["outcome"] = "\(outcome)"
             m["http_status"] = "\(status)"
+            for (key, value) in fields { m[key] = "\(value)" }
             log.logger.notice("privileged action", metadata: m)
         }
     }

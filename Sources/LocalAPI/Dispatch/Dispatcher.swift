@@ -122,7 +122,7 @@ public final class Dispatcher: Sendable {
         if let immediate = route.immediate {
             do {
                 if let response = try immediate(context) {
-                    record?.succeeded(status: response.status)
+                    record?.answered(response)
                     record?.finish()
                     return .answered(response)
                 }
@@ -175,7 +175,7 @@ public final class Dispatcher: Sendable {
         defer { record?.finish() }
         do {
             let response = try await context.route.handler(context)
-            record?.succeeded(status: response.status)
+            record?.answered(response)
             return response
         } catch {
             let e = ErrorMapping.appError(for: error, route: context.route, requestID: context.request.requestID, logger: context.logger)

@@ -126,13 +126,20 @@ enum JobHandlers {
     @Sendable static func quickCreate(_ ctx: RequestContext) throws -> APIResponse? {
         let body = try creation(ctx)
         guard let type = body.type else { throw AppError.invalidBodyParam("job") }
-        return try ctx.services.jobs.createIfWriterFree(type: type, data: body.data ?? [:]).map { jobBody($0, status: 201) }
+        return try ctx.services.jobs.createIfWriterFree(type: type, data: body.data ?? [:], logged: false).map(created)
+    }
+
+    /// 201 with the job; the call's audit record names it, and is the creation's only journal entry.
+    private static func created(_ job: Job) -> APIResponse {
+        var r = jobBody(job, status: 201)
+        r.auditFields = [("job_id", job.id), ("job_type", job.type), ("status", job.status.rawValue)]
+        return r
     }
 
     @Sendable static func create(_ ctx: RequestContext) async throws -> APIResponse {
         let body = try creation(ctx)
         guard let type = body.type else { throw AppError.invalidBodyParam("job") }
-        return jobBody(try await ctx.services.jobs.create(type: type, data: body.data ?? [:]), status: 201)
+        return created(try await ctx.services.jobs.create(type: type, data: body.data ?? [:], logged: false))
     }
 
     @Sendable static func cancel(_ ctx: RequestContext) async throws -> APIResponse {

@@ -4,20 +4,22 @@ import StewardModel
 /// these and encode the answer; status rules, artifacts and journal entries live here.
 extension JobEngine {
     /// Validates `data` against the type's parameters, stores the job pending and wakes the engine.
-    public func create(type: String, data: [String: String]) async throws -> Job {
+    /// `logged: false` leaves out the journal entry of the creation, for a caller whose own entry
+    /// names the job (the API's audit record: one entry per creation, not two).
+    public func create(type: String, data: [String: String], logged: Bool = true) async throws -> Job {
         let checked = try validatedData(type: type, data)
         let job = try await jobs.create(type: type, data: checked)
-        logStatus(job.id, job.type, .pending, reason: "created")
+        if logged { logStatus(job.id, job.type, .pending, reason: "created") }
         wake()
         return job
     }
 
     /// `create` without leaving the caller's thread, when the store's writer is free this instant
     /// (the connection's loop must not wait for a VACUUM); nil: use `create`.
-    public func createIfWriterFree(type: String, data: [String: String]) throws -> Job? {
+    public func createIfWriterFree(type: String, data: [String: String], logged: Bool = true) throws -> Job? {
         let checked = try validatedData(type: type, data)
         guard let job = try jobs.createIfWriterFree(type: type, data: checked) else { return nil }
-        logStatus(job.id, job.type, .pending, reason: "created")
+        if logged { logStatus(job.id, job.type, .pending, reason: "created") }
         wake()
         return job
     }

@@ -66,7 +66,8 @@ public struct JobStore: Sendable {
 
     public func create(type: String, data: [String: String]) async throws -> Job {
         let job = Job(id: NewID.make(), type: type, createAt: clock.nowMilliseconds(), status: .pending, data: data)
-        try await db.write { conn in try Self.insert(conn, job) }
+        // Committed with the other creations waiting for the writer (group commit).
+        try await db.writeCombined { conn in try Self.insert(conn, job) }
         return job
     }
 
