@@ -27,6 +27,11 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
         // Wire models shared by the daemon and the CLI. No server dependencies.
         .target(name: "StewardModel", dependencies: ["CStewardShims"]),
         // SQLite store: connections, the writer/reader pool, migrations.
@@ -34,10 +39,12 @@ let package = Package(
             name: "Store",
             dependencies: ["CSQLite", "StewardModel", .product(name: "Logging", package: "swift-log")]
         ),
-        // Domain: busy flag, caches, database recycle (later: jobs, config stores).
+        // PostgreSQL through libpq: connections, text-parameter statements, errors with secrets masked.
+        .target(name: "Postgres", dependencies: ["CLibPQ", "StewardModel"]),
+        // Domain: busy flag, caches, database recycle, config stores, jobs and their workers.
         .target(
             name: "Maintenance",
-            dependencies: ["Store", "StewardModel", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Store", "Postgres", "StewardModel", .product(name: "Logging", package: "swift-log")]
         ),
         .target(name: "Integrity", dependencies: ["CStewardShims", "Maintenance", "Store", "StewardModel"]),
         // Transport, route table, dispatcher, peer-credential authorization, handlers.
@@ -70,7 +77,11 @@ let package = Package(
         ),
         .testTarget(name: "StewardModelTests", dependencies: ["StewardModel"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
-        .testTarget(name: "MaintenanceTests", dependencies: ["Maintenance", "Store", "StewardModel"]),
+        .testTarget(name: "MaintenanceTests", dependencies: ["Maintenance", "Store", "StewardModel", "Postgres", "PostgresTestSupport"]),
+        .testTarget(name: "PostgresTests", dependencies: ["Postgres", "StewardModel", "PostgresTestSupport"]),
+        // A private PostgreSQL cluster for the tests (initdb into a temporary directory, Unix socket
+        // only), started once per test process and stopped by its pid when the process exits.
+        .target(name: "PostgresTestSupport", dependencies: ["StewardModel"], path: "Tests/PostgresTestSupport"),
         .testTarget(
             name: "LocalAPITests",
             dependencies: [
@@ -96,7 +107,7 @@ let package = Package(
         .executableTarget(name: "FuzzRequestBodies", dependencies: ["FuzzChecks"], path: "Fuzz/FuzzRequestBodies"),
         .executableTarget(name: "FuzzConfigDecoder", dependencies: ["FuzzChecks"], path: "Fuzz/FuzzConfigDecoder"),
         // End-to-end: the built stewardd and stewardctl over real sockets, real users, real systemd tools.
-        .testTarget(name: "EndToEndTests", dependencies: ["StewardModel"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["StewardModel", "PostgresTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -22,7 +22,7 @@ struct StewardDaemonCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Development mode: keep socket, database and config in this folder.")
     var dataDir: String?
 
-    @Option(name: .long, help: "Production mode: the config file or database (sqlite:///path/to/db); default $STEWARD_CONFIG or /etc/steward/config.json.")
+    @Option(name: .long, help: "Production mode: the config file or database (sqlite:///path/to/db, or postgres://user:password@host/db?sslmode=… as Mattermost's database config store); default $STEWARD_CONFIG or /etc/steward/config.json.")
     var config: String?
 
     func validate() throws {
@@ -38,7 +38,14 @@ struct StewardDaemonCommand: AsyncParsableCommand {
             source = ConfigSource(location: .file(dir + "/config.json"), developmentDataDir: dir)
         } else {
             let text = config ?? ProcessInfo.processInfo.environment["STEWARD_CONFIG"] ?? "/etc/steward/config.json"
-            source = ConfigSource(location: .parse(text, relativeTo: FileManager.default.currentDirectoryPath), developmentDataDir: nil)
+            do {
+                source = ConfigSource(location: try .parse(text, relativeTo: FileManager.default.currentDirectoryPath), developmentDataDir: nil)
+            } catch {
+                // Before logging is set up; the message never shows a DSN's password.
+                let line = Array("stewardd: --config: \(error)\n".utf8)
+                _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+                throw ExitCode(78)
+            }
         }
         let code = await StewardDaemon.run(source: source)
         if code != 0 { throw ExitCode(code) }

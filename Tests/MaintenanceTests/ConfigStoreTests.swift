@@ -145,11 +145,15 @@ import Testing
         #expect(throws: ConfigStoreError.self) { try EnvironmentOverrides.apply(["STEWARD_LOGSETTINGS_LEVEL": "loud"], to: base) }
     }
 
-    @Test func locationsParse() {
-        #expect(ConfigLocation.parse("sqlite:///var/lib/steward/steward.db", relativeTo: "/etc") == .database("/var/lib/steward/steward.db"))
-        #expect(ConfigLocation.parse("sqlite://x.db", relativeTo: "/etc/steward") == .database("/etc/steward/x.db"))
-        #expect(ConfigLocation.parse("config.json", relativeTo: "/etc/steward/") == .file("/etc/steward/config.json"))
+    @Test func locationsParse() throws {
+        #expect(try ConfigLocation.parse("sqlite:///var/lib/steward/steward.db", relativeTo: "/etc") == .database("/var/lib/steward/steward.db"))
+        #expect(try ConfigLocation.parse("sqlite://x.db", relativeTo: "/etc/steward") == .database("/etc/steward/x.db"))
+        #expect(try ConfigLocation.parse("config.json", relativeTo: "/etc/steward/") == .file("/etc/steward/config.json"))
         #expect(ConfigLocation.database("/a/b").description == "sqlite:///a/b")
+        let pg = try ConfigLocation.parse("postgres://mmuser:hunter22@db.example:5433/mattermost?sslmode=require", relativeTo: "/etc")
+        #expect(pg.description == "postgres://mmuser:****@db.example:5433/mattermost?sslmode=require")
+        #expect(try ConfigLocation.parse("POSTGRESQL://u@/db?host=/run/postgresql", relativeTo: "/etc").description.hasPrefix("POSTGRESQL://u@/db"))
+        #expect(throws: ConfigStoreError.self) { try ConfigLocation.parse("postgres://u:hunter22@h:99999/db", relativeTo: "/etc") }
     }
 }
 

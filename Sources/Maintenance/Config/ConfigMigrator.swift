@@ -25,15 +25,20 @@ public struct ConfigMigrator: Sendable {
     }
 
     public func migrate(from: String, to: String) throws(ConfigStoreError) {
-        let source = try MigrateEndpoint.open(ConfigLocation.parse(from, relativeTo: configDirectory))
-        let destination = try MigrateEndpoint.open(ConfigLocation.parse(to, relativeTo: configDirectory))
-        try checkAllowed(source)
-        try checkAllowed(destination)
-        if source.directory.identity == destination.directory.identity && source.name == destination.name {
-            throw .sameStore(destination.location.description)
+        let source = try open(ConfigLocation.parse(from, relativeTo: configDirectory))
+        let destination = try open(ConfigLocation.parse(to, relativeTo: configDirectory))
+        switch (source, destination) {
+        case (.local(let s), .local(let d)):
+            if s.directory.identity == d.directory.identity && s.name == d.name { throw .sameStore(d.location.description) }
+        case (.postgres(let s), .postgres(let d)):
+            if s.dsn.namesSameDatabase(as: d.dsn) { throw .sameStore(d.location.description) }
+        default:
+            break
         }
-        if let st = source.status, (st.st_mode & S_IFMT) == S_IFLNK { throw .notAllowed("\(source.location.path) is a symbolic link") }
-        try protection.check(destination, name: destination.name, referenced: false)
+        if case .local(let s) = source, let st = s.status, (st.st_mode & S_IFMT) == S_IFLNK {
+            throw .notAllowed("\(s.location.path) is a symbolic link")
+        }
+        if case .local(let d) = destination { try protection.check(d, name: d.name, referenced: false) }
         do {
             try copy(source, destination)
         } catch {
@@ -41,19 +46,52 @@ public struct ConfigMigrator: Sendable {
         }
     }
 
-    private func copy(_ source: MigrateEndpoint, _ destination: MigrateEndpoint) throws(ConfigStoreError) {
+    /// One side of a migrate: a file or SQLite database reached through its held directory, or a
+    /// PostgreSQL database (no path to check; the server's own permissions apply).
+    private enum Side {
+        case local(MigrateEndpoint)
+        case postgres(PostgresConfigStore)
+
+        var store: any ConfigStore {
+            switch self {
+            case .local(let e): return e.store
+            case .postgres(let s): return s
+            }
+        }
+
+        var isFile: Bool {
+            if case .local(let e) = self { return e.location.isFile }
+            return false
+        }
+
+        func presenting(_ error: ConfigStoreError) -> ConfigStoreError {
+            if case .local(let e) = self { return e.presenting(error) }
+            return error
+        }
+    }
+
+    private func open(_ location: ConfigLocation) throws(ConfigStoreError) -> Side {
+        if case .postgres(let dsn) = location { return .postgres(PostgresConfigStore(dsn: dsn)) }
+        let endpoint = try MigrateEndpoint.open(location)
+        try checkAllowed(endpoint)
+        return .local(endpoint)
+    }
+
+    private func copy(_ source: Side, _ destination: Side) throws(ConfigStoreError) {
         let snapshot = try source.store.read()
         for name in snapshot.files.keys.sorted() {
             // Referenced files are written beside the config: a name, never a path.
             guard !name.isEmpty, !name.contains("/"), name != ".", name != ".." else {
                 throw .notAllowed("the config references \(name); a migrate copies only files named without a directory")
             }
-            if destination.location.isFile { try protection.check(destination, name: name, referenced: true) }
+            if case .local(let d) = destination, d.location.isFile { try protection.check(d, name: name, referenced: true) }
         }
         let target = destination.store
         let before = try backup(destination)
         // A file goes through the held descriptor; SQLite opens the database by its path again.
-        if !destination.location.isFile, !destination.stillInPlace { throw .notAllowed("\(destination.location.path) moved during the migrate") }
+        if case .local(let d) = destination, !d.location.isFile, !d.stillInPlace {
+            throw .notAllowed("\(d.location.path) moved during the migrate")
+        }
         try target.write(snapshot)
         let written: ConfigSnapshot
         do {
@@ -80,9 +118,15 @@ public struct ConfigMigrator: Sendable {
         /// The config file's bytes (nil: there was none) and those of the files it referenced.
         case file([UInt8]?, referenced: [(path: String, bytes: [UInt8])])
         case database(activeID: String?)
+        case postgres(activeID: String?)
     }
 
-    private func backup(_ endpoint: MigrateEndpoint) throws(ConfigStoreError) -> Backup {
+    private func backup(_ side: Side) throws(ConfigStoreError) -> Backup {
+        guard case .local(let endpoint) = side else {
+            guard case .postgres(let store) = side else { return .none }
+            // Also proves the destination reachable and readable before anything is written.
+            return .postgres(activeID: try store.activeRowID())
+        }
         let p = endpoint.storePath
         switch endpoint.location {
         case .file:
@@ -98,16 +142,24 @@ public struct ConfigMigrator: Sendable {
             }
             return .file(bytes, referenced: referenced)
         case .database: return .database(activeID: DatabaseConfigStore(path: p, noFollow: true).activeRowID())
+        case .postgres: return .none
         }
     }
 
-    private func restore(_ backup: Backup, _ endpoint: MigrateEndpoint) throws(ConfigStoreError) {
-        let p = endpoint.storePath
-        switch (backup, endpoint.location) {
-        case (.file(let bytes?, let referenced), .file): try AtomicFileGroup.write(referenced + [(p, bytes)], primary: p)
-        case (.file(nil, _), .file): unlink(p)
-        case (.database(let id), .database): try DatabaseConfigStore(path: p, noFollow: true).activate(rowID: id)
-        default: break
+    private func restore(_ backup: Backup, _ side: Side) throws(ConfigStoreError) {
+        switch (backup, side) {
+        case (.postgres(let id), .postgres(let store)):
+            try store.activate(rowID: id)
+        case (_, .local(let endpoint)):
+            let p = endpoint.storePath
+            switch (backup, endpoint.location) {
+            case (.file(let bytes?, let referenced), .file): try AtomicFileGroup.write(referenced + [(p, bytes)], primary: p)
+            case (.file(nil, _), .file): unlink(p)
+            case (.database(let id), .database): try DatabaseConfigStore(path: p, noFollow: true).activate(rowID: id)
+            default: break
+            }
+        default:
+            break
         }
     }
 }

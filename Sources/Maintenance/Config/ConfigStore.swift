@@ -32,6 +32,7 @@ public enum ConfigStores {
         switch location {
         case .file(let p): return FileConfigStore(path: p)
         case .database(let p): return DatabaseConfigStore(path: p)
+        case .postgres(let dsn): return PostgresConfigStore(dsn: dsn)
         }
     }
 }

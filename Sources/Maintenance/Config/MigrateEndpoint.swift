@@ -33,7 +33,7 @@ struct MigrateEndpoint {
     var storePath: String {
         switch location {
         case .file: return directory.pinnedPath(name)
-        case .database: return location.path
+        case .database, .postgres: return location.path
         }
     }
 
@@ -41,6 +41,7 @@ struct MigrateEndpoint {
         switch location {
         case .file: return FileConfigStore(path: storePath)
         case .database: return DatabaseConfigStore(path: storePath, noFollow: true)
+        case .postgres(let dsn): return PostgresConfigStore(dsn: dsn)
         }
     }
 
