@@ -30,7 +30,7 @@ struct DaemonService: Service {
         SystemdNotifier.ready(status: "Serving on \(listeners)")
         logger.notice(
             "stewardd started",
-            metadata: ["message_id": "\(JournalMessageID.started)", "listeners": "\(listeners)",
+            metadata: ["message_id": "\(JournalMessageID.started)", "listeners": "\(listeners)", "config": "\(reloader.loader.source.location)",
                        "data_source": "\(config.sqlSettings.dataSource)", "version": "\(StewardVersion.version)"])
 
         await withTaskGroup(of: Void.self) { tasks in

@@ -23,6 +23,8 @@ enum StewardDaemon {
         } catch {
             let line = Array("stewardd: \(error)\n".utf8)
             _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+            // A database config store that cannot be reached is not a config error: as for the store.
+            if case .postgres = source.location, case .unreadable = error { return 73 }
             return 78
         }
 

@@ -139,6 +139,40 @@ public struct PostgresDSN: Sendable, Equatable, CustomStringConvertible {
         self.description = shown
     }
 
+    /// `text` safe to log: a PostgreSQL DSN with its password masked — also one that does not parse
+    /// (everything between the user name and the last `@` before the path, and any `password=`
+    /// value); any other text unchanged.
+    public static func redacted(_ text: String) -> String {
+        guard isPostgres(text) else { return text }
+        if let dsn = try? PostgresDSN(text) { return dsn.description }
+        guard let scheme = schemes.first(where: { text.lowercased().hasPrefix($0) }) else { return text }
+        var head = String(text.prefix(scheme.count))
+        var rest = Substring(text.dropFirst(scheme.count))
+        let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
+        if let at = rest[..<authorityEnd].lastIndex(of: "@") {
+            let userinfo = rest[..<at]
+            if let colon = userinfo.firstIndex(of: ":") {
+                head += String(userinfo[..<colon]) + ":****@"
+            } else {
+                head += String(userinfo) + "@"
+            }
+            rest = rest[rest.index(after: at)...]
+        }
+        var parts: [String] = []
+        for part in rest.split(separator: "&", omittingEmptySubsequences: false) {
+            parts.append(maskingSecretParameter(part))
+        }
+        return head + parts.joined(separator: "&")
+    }
+
+    /// `password=…` (or `…?password=…`, the first parameter) with its value masked.
+    static func maskingSecretParameter(_ part: Substring) -> String {
+        let start = part.lastIndex(of: "?").map { part.index(after: $0) } ?? part.startIndex
+        let parameter = part[start...]
+        guard let eq = parameter.firstIndex(of: "="), secretKeywords.contains(String(parameter[..<eq])) else { return String(part) }
+        return String(part[...eq]) + "****"
+    }
+
     /// The value of a keyword (the last one given), nil when absent.
     public func value(_ name: String) -> String? {
         keywords.last { $0.name == name }?.value

@@ -58,6 +58,13 @@ import Testing
         }
     }
 
+    @Test func textThatDoesNotParseIsStillRedacted() {
+        #expect(PostgresDSN.redacted("postgres://mm:hunter22@host:99999/db?x=1") == "postgres://mm:****@host:99999/db?x=1")
+        #expect(PostgresDSN.redacted("postgres://mm@h/db?sslmode=bad&password=hunter22") == "postgres://mm@h/db?sslmode=bad&password=****")
+        #expect(PostgresDSN.redacted("postgres://mm:hunter22@h/db") == "postgres://mm:****@h/db")
+        #expect(PostgresDSN.redacted("config.json") == "config.json")
+    }
+
     @Test func equalityIsByKeywords() throws {
         #expect(try PostgresDSN("postgres://u:p@h/db") == PostgresDSN("postgresql://u:p@h/db"))
         #expect(try PostgresDSN("postgres://u:p@h/db") != PostgresDSN("postgres://u:p@h/other"))

@@ -38,10 +38,10 @@ enum ConfigHandlers {
         do {
             try await ctx.services.config.migrate(from: from, to: to)
         } catch {
-            ctx.logger.warning("config migrate failed", metadata: ["from": "\(from)", "to": "\(to)", "error": "\(error)"])
+            ctx.logger.warning("config migrate failed", metadata: ["from": "\(PostgresDSN.redacted(from))", "to": "\(PostgresDSN.redacted(to))", "error": "\(error)"])
             throw error
         }
-        ctx.logger.notice("config migrated", metadata: ["from": "\(from)", "to": "\(to)"])
+        ctx.logger.notice("config migrated", metadata: ["from": "\(PostgresDSN.redacted(from))", "to": "\(PostgresDSN.redacted(to))"])
         return .ok
     }
 }
