@@ -34,10 +34,11 @@ let package = Package(
         ),
         // Wire models shared by the daemon and the CLI. No server dependencies.
         .target(name: "StewardModel", dependencies: ["CStewardShims"]),
-        // SQLite store: connections, the writer/reader pool, migrations.
+        // The store interface (`SQLStore`) and its two dialects: SQLite (connections, the
+        // writer/reader pool, group commit) and PostgreSQL (`PostgresPool` over libpq); migrations.
         .target(
             name: "Store",
-            dependencies: ["CSQLite", "StewardModel", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CSQLite", "Postgres", "StewardModel", .product(name: "Logging", package: "swift-log")]
         ),
         // PostgreSQL through libpq: connections, text-parameter statements, errors with secrets masked.
         .target(name: "Postgres", dependencies: ["CLibPQ", "StewardModel"]),

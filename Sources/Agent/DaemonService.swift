@@ -15,7 +15,7 @@ struct DaemonService: Service {
     let reloader: Reloader
     let busy: ServerBusyService
     let jobs: JobEngine
-    let store: DatabasePool
+    let store: any SQLStore
     let logger: Logger
 
     func run() async throws {
@@ -31,7 +31,7 @@ struct DaemonService: Service {
         logger.notice(
             "stewardd started",
             metadata: ["message_id": "\(JournalMessageID.started)", "listeners": "\(listeners)", "config": "\(reloader.loader.source.location)",
-                       "data_source": "\(config.sqlSettings.dataSource)", "version": "\(StewardVersion.version)"])
+                       "data_source": "\(config.sqlSettings.dataSourceForLog)", "version": "\(StewardVersion.version)"])
 
         await withTaskGroup(of: Void.self) { tasks in
             if let interval = SystemdNotifier.watchdogInterval {
@@ -61,7 +61,7 @@ struct DaemonService: Service {
         await jobs.shutdown(timeout: .seconds(Int64(config.serviceSettings.shutdownTimeoutSeconds)))
         busy.shutdown()
         do {
-            try store.checkpoint()
+            try (store as? DatabasePool)?.checkpoint()
         } catch {
             logger.warning("could not checkpoint the store at shutdown", metadata: ["error": "\(error)"])
         }

@@ -40,11 +40,11 @@ enum StewardDaemon {
             return 78
         }
 
-        let pool: DatabasePool
+        let pool: any SQLStore
         do {
             pool = try openStore(config.sqlSettings)
         } catch {
-            logger.critical("cannot open the store", metadata: ["data_source": "\(config.sqlSettings.dataSource)", "error": "\(error)"])
+            logger.critical("cannot open the store", metadata: ["data_source": "\(config.sqlSettings.dataSourceForLog)", "error": "\(error)"])
             return 73
         }
 
@@ -106,14 +106,19 @@ enum StewardDaemon {
         return 0
     }
 
-    static func openStore(_ sql: SqlSettings) throws -> DatabasePool {
+    /// The store of `SqlSettings`, migrated: SQLite at a path (its directory created 0700), or
+    /// PostgreSQL at a DSN.
+    static func openStore(_ sql: SqlSettings) throws -> any SQLStore {
+        if sql.isPostgres {
+            return try PostgresPool(options: .init(dsn: try PostgresDSN(sql.dataSource), maxReaders: sql.maxReaders), migrations: StewardSchema.migrations)
+        }
         let dir = FilePath.directory(of: sql.dataSource)
         if !dir.isEmpty {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
         return try DatabasePool(
             options: .init(path: sql.dataSource, maxIdleReaders: sql.maxReaders, busyTimeoutMilliseconds: sql.busyTimeoutMilliseconds),
-            migrations: MaintenanceSchema.migrations + JobStore.migrations)
+            migrations: StewardSchema.migrations)
     }
 }
 

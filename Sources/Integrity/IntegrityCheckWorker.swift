@@ -33,11 +33,11 @@ public struct IntegrityCheckWorker: JobWorker {
                 if done == total || done % 8 == 0 { ctx.log(.info, "tables read: \(done) of \(total)") }
             })
         options.threads = IntegrityChecker.Options.threads(setting: integrity.scanThreads)
-        let report = try IntegrityChecker(store: ctx.store).runSync(options)
+        let report = try IntegrityChecker(store: try ctx.sqlite()).runSync(options)
         try ctx.checkCancelled()
         ctx.progress(70)
         if !relationsOnly { ctx.log(.info, full ? "PRAGMA integrity_check" : "PRAGMA quick_check") }
-        let pageCheck = relationsOnly ? [] : try ctx.store.readSync { conn -> [String] in
+        let pageCheck = relationsOnly ? [] : try ctx.sqlite().readSync { conn -> [String] in
             let s = try conn.cached(full ? "PRAGMA integrity_check" : "PRAGMA quick_check")
             var out: [String] = []
             while try s.step() { out.append(s.string(0) ?? "") }
@@ -46,7 +46,7 @@ public struct IntegrityCheckWorker: JobWorker {
         }
         try ctx.checkCancelled()
         ctx.progress(85)
-        let fkViolations = relationsOnly ? 0 : try ctx.store.readSync { conn -> Int in
+        let fkViolations = relationsOnly ? 0 : try ctx.sqlite().readSync { conn -> Int in
             let s = try conn.cached("PRAGMA foreign_key_check")
             var n = 0
             while try s.step() { n += 1 }

@@ -30,6 +30,12 @@ public struct IntegrityReport: Sendable {
     public func writeJSON(_ sink: (UnsafeRawBufferPointer) throws -> Void) throws { try answer.write(sink) }
 }
 
+/// The integrity check does not run on this store (PostgreSQL, until its scan is built).
+public struct IntegrityUnavailable: Error, Sendable, CustomStringConvertible {
+    public init() {}
+    public var description: String { "the integrity check does not run on a PostgreSQL store yet" }
+}
+
 /// Runs relational integrity checks over one consistent snapshot of the store.
 ///
 /// Mattermost runs one `NOT EXISTS` query per relation, which probes a parent b-tree once per child
@@ -41,9 +47,9 @@ public final class IntegrityChecker: Sendable {
     /// The most ids a parent key's set is sized for up front (it grows beyond when needed).
     static let maxPresizedIDs: Int64 = 1 << 22
 
-    private let store: DatabasePool
+    private let store: any SQLStore
 
-    public init(store: DatabasePool) { self.store = store }
+    public init(store: any SQLStore) { self.store = store }
 
     public struct Options: Sendable {
         public var configured: [IntegrityRelationSettings]
@@ -84,8 +90,9 @@ public final class IntegrityChecker: Sendable {
 
     /// Synchronous form for callers already on a blocking thread (the integrity job).
     public func runSync(_ options: Options) throws -> IntegrityReport {
+        guard let pool = store as? DatabasePool else { throw IntegrityUnavailable() }
         // One read transaction per thread, all on the same WAL snapshot.
-        try store.readSnapshot(upTo: options.threads) { conns in try Self.run(conns, options) }
+        return try pool.readSnapshot(upTo: options.threads) { conns in try Self.run(conns, options) }
     }
 
     static func run(_ conns: [Connection], _ options: Options) throws -> IntegrityReport {

@@ -4,11 +4,11 @@ import StewardModel
 
 /// Store-level maintenance: connection recycle, the schema cache, prepared statements.
 public final class DatabaseMaintenance: Sendable {
-    public let store: DatabasePool
+    public let store: any SQLStore
     public let schema: SchemaCache
     private let logger: Logger
 
-    public init(store: DatabasePool, logger: Logger) {
+    public init(store: any SQLStore, logger: Logger) {
         self.store = store
         self.schema = SchemaCache(store: store)
         self.logger = logger
@@ -18,32 +18,30 @@ public final class DatabaseMaintenance: Sendable {
     /// requests in flight. Returns the new pool generation.
     public func recycle(dataSource: String? = nil) async throws -> Int {
         let store = self.store
-        try await BlockingPool.shared.run { try store.recycle(path: dataSource) }
+        try await BlockingPool.shared.run {
+            if let pool = store as? DatabasePool { try pool.recycle(path: dataSource) } else { try store.recycle() }
+        }
         _ = schema.purge()
         return store.generation
     }
 
     /// `SELECT 1` through a reader: the ping's `database_status`.
     public func healthy() async -> Bool {
-        (try? await store.read { conn -> Bool in
-            let s = try conn.cached("SELECT 1")
-            defer { s.reset() }
-            return try s.step()
-        }) ?? false
+        (try? await store.readSQL { conn -> Bool in try conn.first("SELECT 1", []) { _ in true } ?? false }) ?? false
     }
 }
 
 /// The store's table list, read once and kept until invalidated or recycled.
 public final class SchemaCache: PurgeableCache {
     public let cacheName = "schema"
-    private let store: DatabasePool
+    private let store: any SQLStore
     private let tables = Locked<[String]?>(nil)
 
-    init(store: DatabasePool) { self.store = store }
+    init(store: any SQLStore) { self.store = store }
 
     public func tableNames() async throws -> [String] {
         if let t = tables.withLock({ $0 }) { return t }
-        let fresh = try await store.read { conn in try conn.tableNames() }
+        let fresh = try await store.readSQL { conn in try conn.tableNames() }
         tables.withLock { $0 = fresh }
         return fresh
     }
@@ -60,8 +58,8 @@ public final class SchemaCache: PurgeableCache {
 /// Prepared statements of every store connection, exposed as a purgeable cache.
 public struct PreparedStatementCache: PurgeableCache {
     public let cacheName = "prepared_statements"
-    let store: DatabasePool
-    public init(store: DatabasePool) { self.store = store }
+    let store: any SQLStore
+    public init(store: any SQLStore) { self.store = store }
     public func purge() -> Int {
         store.clearStatementCaches()
         return 0

@@ -14,7 +14,7 @@ public final class ServerBusyService: Sendable {
     public static let defaultSeconds: Int64 = 3600
     public static let maxSeconds: Int64 = 86_400
 
-    private let store: DatabasePool
+    private let store: any SQLStore
     private let clock: WallClock
     private let logger: Logger
     private let expiryTimer = Locked<Task<Void, Never>?>(nil)
@@ -23,7 +23,7 @@ public final class ServerBusyService: Sendable {
     private let expiry = Locked<Int64?>(nil)
     private let encoded = Locked<(state: ServerBusyState, json: String)?>(nil)
 
-    public init(store: DatabasePool, clock: WallClock = .system, logger: Logger) {
+    public init(store: any SQLStore, clock: WallClock = .system, logger: Logger) {
         self.store = store
         self.clock = clock
         self.logger = logger
@@ -44,11 +44,10 @@ public final class ServerBusyService: Sendable {
     public func set(seconds: Int64) async throws -> ServerBusyState {
         let now = clock.nowMilliseconds()
         let expiresAt = now + seconds * 1000
-        try await store.write { conn in
-            let s = try conn.cached(
-                "INSERT INTO ServerBusy (Id, ExpiresAt, SetAt) VALUES (1, ?, ?) ON CONFLICT(Id) DO UPDATE SET ExpiresAt = excluded.ExpiresAt, SetAt = excluded.SetAt")
-            s.bind(1, expiresAt).bind(2, now)
-            try s.run()
+        try await store.writeSQL { conn in
+            try conn.run(
+                "INSERT INTO ServerBusy (Id, ExpiresAt, SetAt) VALUES (1, ?, ?) ON CONFLICT (Id) DO UPDATE SET ExpiresAt = excluded.ExpiresAt, SetAt = excluded.SetAt",
+                [.int(expiresAt), .int(now)])
         }
         expiry.withLock { $0 = expiresAt }
         scheduleExpiry(atMilliseconds: expiresAt)
@@ -58,7 +57,7 @@ public final class ServerBusyService: Sendable {
 
     /// Clears the busy flag (no-op when not busy).
     public func clear() async throws {
-        try await store.write { conn in try conn.cached("DELETE FROM ServerBusy").run() }
+        try await store.writeSQL { conn in try conn.run("DELETE FROM ServerBusy", []) }
         expiry.withLock { $0 = nil }
         expiryTimer.withLock { $0?.cancel(); $0 = nil }
         notify(busy: false)
@@ -88,7 +87,7 @@ public final class ServerBusyService: Sendable {
     /// Re-arms the expiry timer from the store: at startup and after a database recycle.
     public func resume() async throws {
         let now = clock.nowMilliseconds()
-        let expiresAt = try await store.read { conn in try Self.activeExpiry(conn, now: now) }
+        let expiresAt = try await store.readSQL { conn in try Self.activeExpiry(conn, now: now) }
         expiry.withLock { $0 = expiresAt }
         if let expiresAt {
             logger.info("server busy state restored", metadata: ["busy_expires_at_ms": "\(expiresAt)"])
@@ -108,21 +107,14 @@ public final class ServerBusyService: Sendable {
         expiryTimer.withLock { $0?.cancel(); $0 = nil }
     }
 
-    private static func activeExpiry(_ conn: Connection, now: Int64) throws -> Int64? {
-        let s = try conn.cached("SELECT ExpiresAt FROM ServerBusy WHERE Id = 1")
-        defer { s.reset() }
-        guard try s.step() else { return nil }
-        let expiresAt = s.int64(0)
+    private static func activeExpiry(_ conn: any SQLConnection, now: Int64) throws -> Int64? {
+        guard let expiresAt = try conn.first("SELECT ExpiresAt FROM ServerBusy WHERE Id = 1", [], { $0.int64(0) }) else { return nil }
         return expiresAt > now ? expiresAt : nil
     }
 
     private func deleteExpired() async throws {
         let now = clock.nowMilliseconds()
-        try await store.write { conn in
-            let s = try conn.cached("DELETE FROM ServerBusy WHERE ExpiresAt <= ?")
-            s.bind(1, now)
-            try s.run()
-        }
+        try await store.writeSQL { conn in try conn.run("DELETE FROM ServerBusy WHERE ExpiresAt <= ?", [.int(now)]) }
     }
 
     private func scheduleExpiry(atMilliseconds expiresAt: Int64) {

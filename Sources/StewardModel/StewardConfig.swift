@@ -83,6 +83,14 @@ public struct SqlSettings: Sendable, Equatable, Codable {
     public var maxReaders = 4
     public var busyTimeoutMilliseconds = 5000
 
+    /// `sqlite3` (the embedded default: `DataSource` is a file path) or `postgres` (`DataSource`
+    /// is a DSN in Mattermost's form).
+    public static let driverNames: Set<String> = ["sqlite3", "postgres"]
+    public var isPostgres: Bool { driverName == "postgres" }
+
+    /// `DataSource` safe for the journal (a DSN's password masked).
+    public var dataSourceForLog: String { PostgresDSN.redacted(dataSource) }
+
     public init() {}
 
     /// The allowed values of the numeric settings (see `ServiceSettings.Ranges`).
@@ -109,11 +117,18 @@ public struct SqlSettings: Sendable, Equatable, Codable {
     }
 
     func validate() throws(ConfigValidationError) {
-        if driverName != "sqlite3" {
-            throw ConfigValidationError(setting: "SqlSettings.DriverName", reason: "only sqlite3 is supported, got '\(driverName)'")
+        guard Self.driverNames.contains(driverName) else {
+            throw ConfigValidationError(setting: "SqlSettings.DriverName", reason: "must be sqlite3 or postgres, got '\(driverName)'")
         }
         if dataSource.isEmpty {
             throw ConfigValidationError(setting: "SqlSettings.DataSource", reason: "must not be empty")
+        }
+        if driverName == "postgres" {
+            do {
+                _ = try PostgresDSN(dataSource)
+            } catch {
+                throw ConfigValidationError(setting: "SqlSettings.DataSource", reason: "\(error)")
+            }
         }
         try ConfigValidationError.check(maxReaders, in: Ranges.maxReaders, "SqlSettings.MaxReaders")
         try ConfigValidationError.check(busyTimeoutMilliseconds, in: Ranges.busyTimeoutMilliseconds, "SqlSettings.BusyTimeoutMilliseconds")

@@ -1,4 +1,7 @@
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
 import StewardModel
 
 /// The store's connections: one writer (writes are serialized) and a small pool of readers, all on
@@ -42,7 +45,7 @@ public final class DatabasePool: @unchecked Sendable {
     /// Opens the store at `options.path`, creating it if needed, and applies `migrations`.
     public init(options: Options, migrations: [Migration]) throws {
         let w = try Connection(path: options.path, readOnly: false, busyTimeoutMilliseconds: options.busyTimeoutMilliseconds)
-        try Migrator.apply(migrations, on: w)
+        try Migrator.apply(migrations, on: w, now: Int64(time(nil)))
         self.writer = Locked(w)
         self.readers = Locked(ReaderState(options: options))
         self.readerPlaces = DispatchSemaphore(value: options.maxOpenReaders)
@@ -182,7 +185,7 @@ public final class DatabasePool: @unchecked Sendable {
         let fresh = try Connection(
             path: options.path, readOnly: false, busyTimeoutMilliseconds: options.busyTimeoutMilliseconds,
             generation: generation + 1)
-        try Migrator.apply(migrations, on: fresh)
+        try Migrator.apply(migrations, on: fresh, now: Int64(time(nil)))
         writer.withLock { conn in conn = fresh }
         afterWriterReleased()
         readers.withLock { state in

@@ -32,7 +32,10 @@ import Testing
         (#"{"ServiceSettings":{"Listeners":[{"Path":"/a.sock","Mode":"rw"}]}}"#, "ServiceSettings.Listeners[0].Mode"),
         (#"{"ServiceSettings":{"Listeners":[]}}"#, "ServiceSettings.Listeners"),
         (#"{"ServiceSettings":{"MaximumPayloadSizeBytes":0}}"#, "ServiceSettings.MaximumPayloadSizeBytes"),
-        (#"{"SqlSettings":{"DriverName":"postgres"}}"#, "SqlSettings.DriverName"),
+        (#"{"SqlSettings":{"DriverName":"mysql"}}"#, "SqlSettings.DriverName"),
+        // postgres with the default DataSource (a file path, not a DSN).
+        (#"{"SqlSettings":{"DriverName":"postgres"}}"#, "SqlSettings.DataSource"),
+        (#"{"SqlSettings":{"DriverName":"postgres","DataSource":"postgres://u:p@h:0/db"}}"#, "SqlSettings.DataSource"),
         (#"{"LogSettings":{"Level":"loud"}}"#, "LogSettings.Level"),
         (#"{"LocalAuthorizationSettings":{"Rules":[{"Uids":[5],"Roles":["king"]}]}}"#, "LocalAuthorizationSettings.Rules[0].Roles"),
         (#"{"LocalAuthorizationSettings":{"Rules":[{"Uids":[5],"Permissions":["fly"]}]}}"#, "LocalAuthorizationSettings.Rules[0].Permissions"),

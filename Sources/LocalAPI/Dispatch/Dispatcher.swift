@@ -31,8 +31,11 @@ public final class Dispatcher: Sendable {
 
     /// A request that passed routing and access and waits for its handler.
     public struct Pending: Sendable {
-        let context: RequestContext
+        var context: RequestContext
         var record: AuditLog.Record?
+        /// A job route whose per-type decision needs a store read that may not run on the loop
+        /// (PostgreSQL): decided first thing in `finish`, on the blocking pool.
+        var deferredJobAccess: JobTypes.Access?
     }
 
     /// True when the peer holds `manage_system`: it may take the connection places kept for
@@ -111,6 +114,9 @@ public final class Dispatcher: Sendable {
 
         var context = RequestContext(request: request, parameters: parameters, services: services, baseLogger: logger, route: route)
         var record: AuditLog.Record?
+        if case .job(let access) = route.permission, parameters["job_id"] != nil, !services.jobs.jobs.db.answersOnTheLoop {
+            return .needsHandler(Pending(context: context, record: nil, deferredJobAccess: access))
+        }
         if case .job(let access) = route.permission {
             switch authorizeJob(access, &context) {
             case .refused(let response): return .answered(response)
@@ -136,7 +142,7 @@ public final class Dispatcher: Sendable {
         return .needsHandler(Pending(context: context, record: record))
     }
 
-    private enum JobAuthorization {
+    private enum JobAuthorization: Sendable {
         case authorized(AuditLog.Record?)
         case refused(APIResponse)
     }
@@ -170,6 +176,19 @@ public final class Dispatcher: Sendable {
     }
 
     public func finish(_ pending: Pending) async -> APIResponse {
+        var pending = pending
+        if let access = pending.deferredJobAccess {
+            let before = pending.context
+            let (outcome, context) = await (try? BlockingPool.shared.run { [self] in
+                var c = before
+                return (self.authorizeJob(access, &c), c)
+            }) ?? (.refused(.error(.internalError())), before)
+            switch outcome {
+            case .refused(let response): return response
+            case .authorized(let opened): pending.record = opened
+            }
+            pending.context = context
+        }
         var record = pending.record
         let context = pending.context
         defer { record?.finish() }

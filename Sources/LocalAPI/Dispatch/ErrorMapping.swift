@@ -1,3 +1,4 @@
+import Integrity
 import Logging
 import Maintenance
 import StewardModel
@@ -23,6 +24,14 @@ enum ErrorMapping {
             e = configError(config)
         case let refused as JobAccessRefusal:
             e = jobAccessError(refused.access)
+        case let down as StoreUnavailableError:
+            // The database is down or restarting: at once, and without a secret (the DSN is masked).
+            logger.warning("store unavailable", metadata: ["error": "\(down.detail)", "route": "\(route?.name ?? "")"])
+            e = AppError(id: "api.store.unavailable.app_error", message: "The database is unavailable; try again shortly.",
+                         detailedError: down.detail, statusCode: 503)
+        case is IntegrityUnavailable:
+            e = AppError(id: "api.integrity.unavailable.app_error", message: "The integrity check does not run on this store yet.",
+                         detailedError: "\(IntegrityUnavailable())", statusCode: 501)
         case MaintenanceError.storeFailure(let detail):
             logger.error("store failure", metadata: ["error": "\(detail)", "route": "\(route?.name ?? "")"])
             e = .internalError()

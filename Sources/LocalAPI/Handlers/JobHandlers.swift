@@ -41,7 +41,7 @@ enum JobHandlers {
 
     @Sendable static func quickList(_ ctx: RequestContext) throws -> APIResponse? {
         let l = try listQuery(ctx)
-        guard l.offset <= loopOffsetLimit else { return nil }
+        guard l.offset <= loopOffsetLimit, ctx.services.jobs.jobs.db.answersOnTheLoop else { return nil }
         return .json(Job.json(try ctx.services.jobs.jobs.listSync(types: l.types, status: l.status, offset: l.offset, limit: l.limit)))
     }
 
@@ -50,7 +50,7 @@ enum JobHandlers {
 
     @Sendable static func quickByType(_ ctx: RequestContext) throws -> APIResponse? {
         let (offset, limit) = paging(ctx.request.query)
-        guard offset <= loopOffsetLimit else { return nil }
+        guard offset <= loopOffsetLimit, ctx.services.jobs.jobs.db.answersOnTheLoop else { return nil }
         let type = ctx.parameters["job_type"] ?? ""
         return .json(Job.json(try ctx.services.jobs.jobs.listSync(types: [type], status: nil, offset: offset, limit: limit)))
     }
@@ -62,6 +62,7 @@ enum JobHandlers {
 
     @Sendable static func quickLogs(_ ctx: RequestContext) throws -> APIResponse? {
         guard let job = ctx.job else { throw JobError.notFound }
+        guard ctx.services.jobs.jobs.db.answersOnTheLoop else { return nil }
         let offset = max(0, ctx.request.query["offset"].flatMap(Int.init) ?? 0)
         let limit = min(1000, max(0, ctx.request.query["limit"].flatMap(Int.init) ?? 100))
         let entries = try ctx.services.jobs.jobs.logsSync(job.id, offset: offset, limit: limit)

@@ -29,7 +29,7 @@ public struct DatabaseBackupWorker: JobWorker {
         let delay = UInt32(try parameters.integer("step_delay_ms", in: job) ?? 0)
         ctx.log(.info, "backing up the store")
         var pages = 0
-        try ctx.store.readSync { conn in
+        try ctx.sqlite().readSync { conn in
             // Hold one read transaction: the copy is of this snapshot, and writers do not restart it.
             try conn.execute("BEGIN")
             defer { try? conn.execute("COMMIT") }
@@ -85,19 +85,19 @@ public struct DatabaseOptimizeWorker: JobWorker {
     public init() {}
 
     public func run(_ job: Job, _ ctx: JobContext) throws -> JobResult {
-        let path = ctx.store.path
+        let path = try ctx.sqlite().path
         let before = (JobFiles.size(path), JobFiles.size(path + "-wal"))
         let vacuum = try parameters.boolean("vacuum", in: job)
         try ctx.checkCancelled()
         // Progress is written through the same writer connection: never from inside a write.
-        try ctx.store.writeSync { conn in try conn.execute("PRAGMA optimize") }
+        try ctx.sqlite().writeSync { conn in try conn.execute("PRAGMA optimize") }
         ctx.progress(30)
-        try ctx.store.writeSync { conn in try conn.execute("PRAGMA wal_checkpoint(TRUNCATE)") }
+        try ctx.sqlite().writeSync { conn in try conn.execute("PRAGMA wal_checkpoint(TRUNCATE)") }
         ctx.progress(vacuum ? 50 : 90)
         if vacuum {
             try ctx.checkCancelled()
             ctx.log(.info, "vacuuming")
-            try ctx.store.writeSync { conn in
+            try ctx.sqlite().writeSync { conn in
                 try conn.execute("VACUUM")
                 try conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             }

@@ -137,7 +137,7 @@ public final class JobEngine: Sendable {
                 var data = job.data
                 data["error"] = (error as? JobFailure)?.description ?? "\(error)"
                 outcome = (.error, data)
-                try? jobs.db.writeSync { conn in
+                try? jobs.db.writeSQLSync { conn in
                     try JobStore.appendLog(conn, job.id, level: "error", msg: data["error"]!, progress: 0, now: jobs.clock.nowMilliseconds())
                 }
             }

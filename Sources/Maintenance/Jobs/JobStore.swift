@@ -5,18 +5,21 @@ import Store
 /// Jobs and their log lines in the store (`Jobs` with Mattermost's columns, `JobLogs`). Status
 /// changes are conditional updates, so two writers can never both move a job on.
 public struct JobStore: Sendable {
-    public let db: DatabasePool
+    public let db: any SQLStore
     let clock: WallClock
 
-    public init(db: DatabasePool, clock: WallClock = .system) {
+    public init(db: any SQLStore, clock: WallClock = .system) {
         self.db = db
         self.clock = clock
     }
 
+    /// On PostgreSQL the table is Mattermost's own `Jobs` when the store is a Mattermost database
+    /// (its columns, `Data` jsonb since Mattermost 6.0), created the same way when absent; the
+    /// indexes are Steward's, named apart from Mattermost's.
     public static let migrations: [Migration] = [
         Migration(
             name: "0002_jobs",
-            sql: """
+            sqlite: """
                 CREATE TABLE Jobs (
                     Id TEXT PRIMARY KEY NOT NULL CHECK (length(Id) = 26),
                     Type TEXT NOT NULL,
@@ -40,22 +43,49 @@ public struct JobStore: Sendable {
                     Timestamp INTEGER NOT NULL,
                     PRIMARY KEY (JobId, Idx)
                 );
+                """,
+            postgres: """
+                CREATE TABLE IF NOT EXISTS Jobs (
+                    Id VARCHAR(26) PRIMARY KEY,
+                    Type VARCHAR(32),
+                    Priority BIGINT,
+                    CreateAt BIGINT,
+                    StartAt BIGINT,
+                    LastActivityAt BIGINT,
+                    Status VARCHAR(32),
+                    Progress BIGINT,
+                    Data JSONB
+                );
+                CREATE INDEX IF NOT EXISTS idx_steward_jobs_status ON Jobs (Status);
+                CREATE TABLE IF NOT EXISTS JobLogs (
+                    JobId VARCHAR(26) NOT NULL REFERENCES Jobs (Id) ON DELETE CASCADE,
+                    Idx BIGINT NOT NULL,
+                    Level VARCHAR(16) NOT NULL,
+                    Msg TEXT NOT NULL,
+                    Progress BIGINT NOT NULL,
+                    Timestamp BIGINT NOT NULL,
+                    PRIMARY KEY (JobId, Idx)
+                );
                 """),
-        // Lists are ordered by (CreateAt DESC, Id DESC): indexes in that order let SQLite walk them
-        // backwards and stop at the page, instead of sorting every listed job per request.
+        // Lists are ordered by (CreateAt DESC, Id DESC): indexes in that order let the database walk
+        // them backwards and stop at the page, instead of sorting every listed job per request.
         Migration(
             name: "0003_jobs_list_order",
-            sql: """
+            sqlite: """
                 DROP INDEX IF EXISTS idx_jobs_create_at;
                 DROP INDEX IF EXISTS idx_jobs_type_create_at;
                 CREATE INDEX idx_jobs_create_at_id ON Jobs (CreateAt, Id);
                 CREATE INDEX idx_jobs_type_create_at_id ON Jobs (Type, CreateAt, Id);
+                """,
+            postgres: """
+                CREATE INDEX IF NOT EXISTS idx_steward_jobs_create_at_id ON Jobs (CreateAt, Id);
+                CREATE INDEX IF NOT EXISTS idx_steward_jobs_type_create_at_id ON Jobs (Type, CreateAt, Id);
                 """),
     ]
 
     static let columns = "Id, Type, Priority, CreateAt, StartAt, LastActivityAt, Status, Progress, Data"
 
-    static func job(_ s: Statement) -> Job {
+    static func job(_ s: any SQLRow) -> Job {
         // Job data is written as a flat string map; anything else an older version or a hand left
         // there goes through Foundation's decoder (and is dropped if even that cannot read it).
         let data = s.withText(8) { $0.flatMap(JSONStringMap.parse) } ?? s.string(8).flatMap { try? JSONDecoderLite.stringMap($0) } ?? [:]
@@ -67,7 +97,7 @@ public struct JobStore: Sendable {
     public func create(type: String, data: [String: String]) async throws -> Job {
         let job = Job(id: NewID.make(), type: type, createAt: clock.nowMilliseconds(), status: .pending, data: data)
         // Committed with the other creations waiting for the writer (group commit).
-        try await db.writeCombined { conn in try Self.insert(conn, job) }
+        try await db.writeSQLCombined { conn in try Self.insert(conn, job) }
         return job
     }
 
@@ -75,42 +105,38 @@ public struct JobStore: Sendable {
     /// nil otherwise, and nothing was written.
     public func createIfWriterFree(type: String, data: [String: String]) throws -> Job? {
         let job = Job(id: NewID.make(), type: type, createAt: clock.nowMilliseconds(), status: .pending, data: data)
-        return try db.writeIfFree { conn in try Self.insert(conn, job) } == nil ? nil : job
+        return try db.writeSQLIfFree { conn in try Self.insert(conn, job) } == nil ? nil : job
     }
 
-    static func insert(_ conn: Connection, _ job: Job) throws {
-        let s = try conn.cached("INSERT INTO Jobs (\(columns)) VALUES (?, ?, 0, ?, 0, 0, 'pending', 0, ?)")
-        s.bind(1, job.id).bind(2, job.type).bind(3, job.createAt).bind(4, Job.dataJSON(job.data))
-        try s.run()
+    static func insert(_ conn: any SQLConnection, _ job: Job) throws {
+        try conn.run("INSERT INTO Jobs (\(columns)) VALUES (?, ?, 0, ?, 0, 0, 'pending', 0, ?)",
+                     [.text(job.id), .text(job.type), .int(job.createAt), .text(Job.dataJSON(job.data))])
     }
 
     public func get(_ id: String) async throws -> Job? {
-        try await db.read { conn in try Self.get(conn, id) }
+        try await db.readSQL { conn in try Self.get(conn, id) }
     }
 
     /// `get` on the caller's thread: one primary-key lookup, cheap enough for a connection's loop.
     public func getSync(_ id: String) throws -> Job? {
-        try db.readSync { conn in try Self.get(conn, id) }
+        try db.readSQLSync { conn in try Self.get(conn, id) }
     }
 
-    static func get(_ conn: Connection, _ id: String) throws -> Job? {
-        let s = try conn.cached("SELECT \(columns) FROM Jobs WHERE Id = ?")
-        s.bind(1, id)
-        defer { s.reset() }
-        return try s.step() ? job(s) : nil
+    static func get(_ conn: any SQLConnection, _ id: String) throws -> Job? {
+        try conn.first("SELECT \(columns) FROM Jobs WHERE Id = ?", [.text(id)], job)
     }
 
     /// Newest first (Mattermost orders by CreateAt DESC).
     public func list(types: [String], status: JobStatus?, offset: Int, limit: Int) async throws -> [Job] {
-        try await db.read { conn in try Self.list(conn, types: types, status: status, offset: offset, limit: limit) }
+        try await db.readSQL { conn in try Self.list(conn, types: types, status: status, offset: offset, limit: limit) }
     }
 
     /// `list` on the caller's thread: at most 200 rows, read through an index in list order.
     public func listSync(types: [String], status: JobStatus?, offset: Int, limit: Int) throws -> [Job] {
-        try db.readSync { conn in try Self.list(conn, types: types, status: status, offset: offset, limit: limit) }
+        try db.readSQLSync { conn in try Self.list(conn, types: types, status: status, offset: offset, limit: limit) }
     }
 
-    static func list(_ conn: Connection, types: [String], status: JobStatus?, offset: Int, limit: Int) throws -> [Job] {
+    static func list(_ conn: any SQLConnection, types: [String], status: JobStatus?, offset: Int, limit: Int) throws -> [Job] {
         guard limit > 0, !types.isEmpty else { return [] }
         // Most lists ask for every type one may read: then the few other known types are left out
         // instead (every stored job has a known type: creation checks it), so the query walks the
@@ -119,21 +145,19 @@ public struct JobStore: Sendable {
         let filter: [String], clause: String
         if types.count > 1 && excluded.count < types.count && Set(types).isSubset(of: JobTypes.allTypes) {
             filter = excluded
-            clause = excluded.isEmpty ? "1" : "Type NOT IN (\(Array(repeating: "?", count: excluded.count).joined(separator: ",")))"
+            clause = excluded.isEmpty ? "1 = 1" : "Type NOT IN (\(Array(repeating: "?", count: excluded.count).joined(separator: ",")))"
         } else {
             filter = types
             clause = "Type IN (\(Array(repeating: "?", count: types.count).joined(separator: ",")))"
         }
-        let s = try conn.cached(
-            "SELECT \(Self.columns) FROM Jobs WHERE \(clause)\(status == nil ? "" : " AND Status = ?") ORDER BY CreateAt DESC, Id DESC LIMIT ? OFFSET ?")
-        var i: Int32 = 1
-        for t in filter { s.bind(i, t); i += 1 }
-        if let status { s.bind(i, status.rawValue); i += 1 }
-        s.bind(i, Int64(limit)).bind(i + 1, Int64(offset))
-        defer { s.reset() }
+        var parameters = filter.map { SQLValue.text($0) }
+        if let status { parameters.append(.text(status.rawValue)) }
+        parameters += [.int(Int64(limit)), .int(Int64(offset))]
         var out: [Job] = []
         out.reserveCapacity(limit)
-        while try s.step() { out.append(Self.job(s)) }
+        try conn.query(
+            "SELECT \(Self.columns) FROM Jobs WHERE \(clause)\(status == nil ? "" : " AND Status = ?") ORDER BY CreateAt DESC, Id DESC LIMIT ? OFFSET ?",
+            parameters) { out.append(Self.job($0)) }
         return out
     }
 
@@ -142,29 +166,22 @@ public struct JobStore: Sendable {
     public func transition(_ id: String, from: JobStatus?, to: JobStatus, progress: Int64? = nil, data: [String: String]? = nil,
                            starting: Bool = false) async throws -> Bool {
         let now = clock.nowMilliseconds()
-        return try await db.write { conn in
+        return try await db.writeSQL { conn in
             try Self.transition(conn, id, from: from, to: to, progress: progress, data: data, starting: starting, now: now)
         }
     }
 
-    static func transition(_ conn: Connection, _ id: String, from: JobStatus?, to: JobStatus, progress: Int64?, data: [String: String]?,
+    static func transition(_ conn: any SQLConnection, _ id: String, from: JobStatus?, to: JobStatus, progress: Int64?, data: [String: String]?,
                            starting: Bool, now: Int64) throws -> Bool {
         var sql = "UPDATE Jobs SET Status = ?, LastActivityAt = ?"
-        if progress != nil { sql += ", Progress = ?" }
-        if data != nil { sql += ", Data = ?" }
-        if starting { sql += ", StartAt = ?" }
-        sql += " WHERE Id = ?" + (from == nil ? "" : " AND Status = ?")
-        let s = try conn.cached(sql)
-        var i: Int32 = 1
-        s.bind(i, to.rawValue); i += 1
-        s.bind(i, now); i += 1
-        if let progress { s.bind(i, progress); i += 1 }
-        if let data { s.bind(i, Job.dataJSON(data)); i += 1 }
-        if starting { s.bind(i, now); i += 1 }
-        s.bind(i, id); i += 1
-        if let from { s.bind(i, from.rawValue) }
-        try s.run()
-        return conn.changes == 1
+        var parameters: [SQLValue] = [.text(to.rawValue), .int(now)]
+        if let progress { sql += ", Progress = ?"; parameters.append(.int(progress)) }
+        if let data { sql += ", Data = ?"; parameters.append(.text(Job.dataJSON(data))) }
+        if starting { sql += ", StartAt = ?"; parameters.append(.int(now)) }
+        sql += " WHERE Id = ?"
+        parameters.append(.text(id))
+        if let from { sql += " AND Status = ?"; parameters.append(.text(from.rawValue)) }
+        return try conn.run(sql, parameters) == 1
     }
 
     /// Ends a running job with its worker's outcome, deciding with `JobStateMachine.finish` on the
@@ -172,7 +189,7 @@ public struct JobStore: Sendable {
     /// Returns the status the job ended with, or nil when someone else had already ended it.
     public func finish(_ id: String, outcome: JobStatus, data: [String: String]) async throws -> JobStatus? {
         let now = clock.nowMilliseconds()
-        return try await db.write { conn in
+        return try await db.writeSQL { conn in
             guard let job = try Self.get(conn, id), let final = JobStateMachine.finish(current: job.status, outcome: outcome) else { return nil }
             let progress: Int64 = final == .error ? -1 : (final == .canceled ? job.progress : 100)
             _ = try Self.transition(conn, id, from: job.status, to: final, progress: progress, data: data, starting: false, now: now)
@@ -182,56 +199,45 @@ public struct JobStore: Sendable {
 
     public func setProgress(_ id: String, _ progress: Int64) async throws {
         let now = clock.nowMilliseconds()
-        try await db.write { conn in try Self.setProgress(conn, id, progress, now: now) }
+        try await db.writeSQL { conn in try Self.setProgress(conn, id, progress, now: now) }
     }
 
-    static func setProgress(_ conn: Connection, _ id: String, _ progress: Int64, now: Int64) throws {
-        let s = try conn.cached("UPDATE Jobs SET Progress = ?, LastActivityAt = ? WHERE Id = ?")
-        s.bind(1, progress).bind(2, now).bind(3, id)
-        try s.run()
+    static func setProgress(_ conn: any SQLConnection, _ id: String, _ progress: Int64, now: Int64) throws {
+        try conn.run("UPDATE Jobs SET Progress = ?, LastActivityAt = ? WHERE Id = ?", [.int(progress), .int(now), .text(id)])
     }
 
     public func appendLog(_ id: String, level: String, msg: String, progress: Int64) async throws {
         let now = clock.nowMilliseconds()
-        try await db.write { conn in try Self.appendLog(conn, id, level: level, msg: msg, progress: progress, now: now) }
+        try await db.writeSQL { conn in try Self.appendLog(conn, id, level: level, msg: msg, progress: progress, now: now) }
     }
 
-    static func appendLog(_ conn: Connection, _ id: String, level: String, msg: String, progress: Int64, now: Int64) throws {
-        let s = try conn.cached(
-            "INSERT INTO JobLogs (JobId, Idx, Level, Msg, Progress, Timestamp) VALUES (?, (SELECT coalesce(max(Idx) + 1, 0) FROM JobLogs WHERE JobId = ?), ?, ?, ?, ?)")
-        s.bind(1, id).bind(2, id).bind(3, level).bind(4, msg).bind(5, progress).bind(6, now)
-        try s.run()
+    static func appendLog(_ conn: any SQLConnection, _ id: String, level: String, msg: String, progress: Int64, now: Int64) throws {
+        try conn.run(
+            "INSERT INTO JobLogs (JobId, Idx, Level, Msg, Progress, Timestamp) VALUES (?, (SELECT coalesce(max(Idx) + 1, 0) FROM JobLogs WHERE JobId = ?), ?, ?, ?, ?)",
+            [.text(id), .text(id), .text(level), .text(msg), .int(progress), .int(now)])
     }
 
     public func logs(_ id: String, offset: Int, limit: Int) async throws -> [JobLogEntry] {
-        try await db.read { conn in try Self.logs(conn, id, offset: offset, limit: limit) }
+        try await db.readSQL { conn in try Self.logs(conn, id, offset: offset, limit: limit) }
     }
 
     /// `logs` on the caller's thread: at most 1000 rows by primary key.
     public func logsSync(_ id: String, offset: Int, limit: Int) throws -> [JobLogEntry] {
-        try db.readSync { conn in try Self.logs(conn, id, offset: offset, limit: limit) }
+        try db.readSQLSync { conn in try Self.logs(conn, id, offset: offset, limit: limit) }
     }
 
-    static func logs(_ conn: Connection, _ id: String, offset: Int, limit: Int) throws -> [JobLogEntry] {
-        let s = try conn.cached("SELECT Idx, Level, Msg, Progress, Timestamp FROM JobLogs WHERE JobId = ? AND Idx >= ? ORDER BY Idx LIMIT ?")
-        s.bind(1, id).bind(2, Int64(offset)).bind(3, Int64(limit))
-        defer { s.reset() }
-        var out: [JobLogEntry] = []
-        while try s.step() {
-            out.append(JobLogEntry(idx: s.int64(0), level: s.string(1) ?? "", msg: s.string(2) ?? "", progress: s.int64(3), timestamp: s.int64(4)))
+    static func logs(_ conn: any SQLConnection, _ id: String, offset: Int, limit: Int) throws -> [JobLogEntry] {
+        try conn.all("SELECT Idx, Level, Msg, Progress, Timestamp FROM JobLogs WHERE JobId = ? AND Idx >= ? ORDER BY Idx LIMIT ?",
+                     [.text(id), .int(Int64(offset)), .int(Int64(limit))]) { s in
+            JobLogEntry(idx: s.int64(0), level: s.string(1) ?? "", msg: s.string(2) ?? "", progress: s.int64(3), timestamp: s.int64(4))
         }
-        return out
     }
 
     public func delete(_ id: String) async throws {
-        try await db.write { conn in
+        try await db.writeSQL { conn in
             try conn.transaction {
-                let logs = try conn.cached("DELETE FROM JobLogs WHERE JobId = ?")
-                logs.bind(1, id)
-                try logs.run()
-                let s = try conn.cached("DELETE FROM Jobs WHERE Id = ?")
-                s.bind(1, id)
-                try s.run()
+                try conn.run("DELETE FROM JobLogs WHERE JobId = ?", [.text(id)])
+                try conn.run("DELETE FROM Jobs WHERE Id = ?", [.text(id)])
             }
         }
     }
@@ -242,18 +248,11 @@ public struct JobStore: Sendable {
     public func claimNext(types: Set<String>, excluding running: Set<String> = []) async throws -> Job? {
         guard !types.isEmpty else { return nil }
         let now = clock.nowMilliseconds()
-        return try await db.write { conn in
+        return try await db.writeSQL { conn in
             let marks = Array(repeating: "?", count: types.count).joined(separator: ",")
-            let s = try conn.cached("SELECT Id FROM Jobs WHERE Status = 'pending' AND Type IN (\(marks)) ORDER BY CreateAt, Id LIMIT ?")
-            var i: Int32 = 1
-            for t in types.sorted() { s.bind(i, t); i += 1 }
-            s.bind(i, Int64(running.count + 1))
-            var found: String?
-            while found == nil, try s.step() {
-                if let id = s.string(0), !running.contains(id) { found = id }
-            }
-            s.reset()
-            guard let id = found else { return nil }
+            let candidates = try conn.all("SELECT Id FROM Jobs WHERE Status = 'pending' AND Type IN (\(marks)) ORDER BY CreateAt, Id LIMIT ?",
+                                          types.sorted().map { SQLValue.text($0) } + [.int(Int64(running.count + 1))]) { $0.string(0) }
+            guard let id = candidates.compactMap({ $0 }).first(where: { !running.contains($0) }) else { return nil }
             guard try Self.transition(conn, id, from: .pending, to: .inProgress, progress: 0, data: nil, starting: true, now: now) else { return nil }
             return try Self.get(conn, id)
         }
@@ -262,20 +261,18 @@ public struct JobStore: Sendable {
     /// Jobs a dead daemon left running: they end in `error`, saying why. Returns them.
     public func recoverInterrupted() async throws -> [Job] {
         let now = clock.nowMilliseconds()
-        return try await db.write { conn in
-            let s = try conn.cached("SELECT \(Self.columns) FROM Jobs WHERE Status IN ('in_progress', 'cancel_requested')")
-            var stuck: [Job] = []
-            while try s.step() { stuck.append(Self.job(s)) }
-            s.reset()
-            for var job in stuck {
+        return try await db.writeSQL { conn in
+            let stuck = try conn.all("SELECT \(Self.columns) FROM Jobs WHERE Status IN ('in_progress', 'cancel_requested')", [], Self.job)
+            return try stuck.map { original in
+                var job = original
                 // Interrupted is an error, unless a cancel had been asked for.
                 let next = JobStateMachine.finish(current: job.status, outcome: .error) ?? .error
                 if next == .error { job.data["error"] = "the daemon stopped while the job was running (interrupted)" }
                 _ = try Self.transition(conn, job.id, from: job.status, to: next, progress: next == .error ? -1 : job.progress,
                                         data: job.data, starting: false, now: now)
                 job.status = next
+                return job
             }
-            return stuck
         }
     }
 }

@@ -45,7 +45,8 @@ public struct JobFailure: Error, CustomStringConvertible {
 /// What a running worker may touch: progress, log lines, cancellation, the store, its artifact.
 public final class JobContext: @unchecked Sendable {
     public let job: Job
-    public let store: DatabasePool
+    /// The store, whichever database it is.
+    public let sql: any SQLStore
     /// Where the worker writes its artifact (nil for a type without one).
     public let artifact: ArtifactWriter?
     public let settings: StewardConfig
@@ -56,10 +57,20 @@ public final class JobContext: @unchecked Sendable {
     init(job: Job, jobs: JobStore, artifact: ArtifactWriter?, settings: StewardConfig, cancelled: CancelFlag) {
         self.job = job
         self.jobs = jobs
-        self.store = jobs.db
+        self.sql = jobs.db
         self.artifact = artifact
         self.settings = settings
         self.cancelled = cancelled
+    }
+
+    /// The store as SQLite, for the workers that use SQLite itself (its backup API, `PRAGMA`s,
+    /// rowid ranges). On PostgreSQL these fail with a clear message until their PostgreSQL forms
+    /// exist (`pg_dump`, `VACUUM (ANALYZE)`).
+    public func sqlite() throws(JobFailure) -> DatabasePool {
+        guard let pool = sql as? DatabasePool else {
+            throw JobFailure("\(job.type) does not run on a PostgreSQL store yet")
+        }
+        return pool
     }
 
     /// The artifact writer of a type that declares one.
@@ -79,12 +90,12 @@ public final class JobContext: @unchecked Sendable {
         let value = Int64(max(0, min(100, p)))
         guard value != lastProgress else { return }
         lastProgress = value
-        try? jobs.db.writeSync { conn in try JobStore.setProgress(conn, job.id, value, now: jobs.clock.nowMilliseconds()) }
+        try? jobs.db.writeSQLSync { conn in try JobStore.setProgress(conn, job.id, value, now: jobs.clock.nowMilliseconds()) }
     }
 
     public func log(_ level: Logger.Level = .info, _ msg: String) {
         let p = max(lastProgress, 0)
-        try? jobs.db.writeSync { conn in
+        try? jobs.db.writeSQLSync { conn in
             try JobStore.appendLog(conn, job.id, level: "\(level)", msg: msg, progress: p, now: jobs.clock.nowMilliseconds())
         }
     }

@@ -31,12 +31,12 @@ public struct DataRetentionWorker: JobWorker {
         let (span, overflow) = days.multipliedReportingOverflow(by: 86_400_000)
         guard days >= 1, !overflow else { throw JobFailure("the retention must be at least 1 day and at most 36500 days, got \(days)") }
         let cutoff = clock.nowMilliseconds() - span
-        let tables = Set(try ctx.store.readSync { try $0.tableNames() })
+        let tables = Set(try ctx.sqlite().readSync { try $0.tableNames() })
         guard tables.contains("Posts") else {
             ctx.log(.info, "no Posts table: nothing to delete")
             return .success(["posts_deleted": "0", "cutoff": "\(cutoff)"])
         }
-        let total = try ctx.store.readSync { conn -> Int64 in
+        let total = try ctx.sqlite().readSync { conn -> Int64 in
             let s = try conn.cached("SELECT count(*) FROM Posts WHERE CreateAt < ?")
             s.bind(1, cutoff)
             defer { s.reset() }
@@ -49,7 +49,7 @@ public struct DataRetentionWorker: JobWorker {
         var done: Int64 = 0
         while done < total {
             try ctx.checkCancelled()
-            let batch = try ctx.store.writeSync { conn -> [String: Int] in
+            let batch = try ctx.sqlite().writeSync { conn -> [String: Int] in
                 try conn.transaction {
                     try conn.execute("CREATE TEMP TABLE IF NOT EXISTS RetentionBatch (Id TEXT PRIMARY KEY)")
                     try conn.execute("DELETE FROM RetentionBatch")
@@ -102,7 +102,7 @@ public struct MessageExportWorker: JobWorker {
         guard let start = try parameters.integer("start_time", in: job), let end = try parameters.integer("end_time", in: job), start <= end else {
             throw JobFailure("data.start_time and data.end_time (milliseconds, start <= end) are required")
         }
-        let tables = Set(try ctx.store.readSync { try $0.tableNames() })
+        let tables = Set(try ctx.sqlite().readSync { try $0.tableNames() })
         guard tables.contains("Posts") else { throw JobFailure("the store has no Posts table") }
         let channels = tables.contains("Channels"), users = tables.contains("Users")
         let artifact = try ctx.artifactWriter()
@@ -112,7 +112,7 @@ public struct MessageExportWorker: JobWorker {
         try zip.begin("messages.csv")
         var pending = Array("post_id,create_at,channel_id,channel_name,user_id,username,message\r\n".utf8)
         var rows = 0
-        try ctx.store.readSync { conn in
+        try ctx.sqlite().readSync { conn in
             try conn.execute("BEGIN")
             defer { try? conn.execute("COMMIT") }
             let total = try Self.count(conn, start, end)

@@ -1,0 +1,142 @@
+import Dispatch
+import Postgres
+import StewardModel
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The store on PostgreSQL: one writer connection (writes are serialized in this process, as on
+/// SQLite) and a bounded set of reader connections, all from one DSN.
+///
+/// Faults: a connection that fails or is lost is dropped and the call fails with
+/// `StoreUnavailableError` (503); the next call connects again. After a failed connect, calls fail
+/// at once for `retryAfterMilliseconds` instead of each waiting for a connect to time out, so a
+/// stopped server costs a request nothing but its answer. Every statement is bounded by the
+/// server-side statement timeout. Calls block: the async forms run them on the blocking pool,
+/// never on a connection's loop (`answersOnTheLoop` is false).
+public final class PostgresPool: SQLStore, @unchecked Sendable {
+    public struct Options: Sendable {
+        public var dsn: PostgresDSN
+        /// Readers open at once; past it a read waits for one to come back.
+        public var maxReaders: Int
+        public var statementTimeoutMilliseconds: Int
+        public var retryAfterMilliseconds: Int
+
+        public init(dsn: PostgresDSN, maxReaders: Int = 4, statementTimeoutMilliseconds: Int = 60_000, retryAfterMilliseconds: Int = 1000) {
+            self.dsn = dsn
+            self.maxReaders = max(1, maxReaders)
+            self.statementTimeoutMilliseconds = statementTimeoutMilliseconds
+            self.retryAfterMilliseconds = retryAfterMilliseconds
+        }
+    }
+
+    public let options: Options
+    private let writer = Locked<PGConnection?>(nil)
+    private let idleReaders = Locked<[PGConnection]>([])
+    private let readerPlaces: DispatchSemaphore
+    /// Until when (ms since the epoch) calls fail at once after a failed connect, and why.
+    private let down = Locked<(until: Int64, reason: String)?>(nil)
+    private let recycles = Locked(0)
+    public var generation: Int { recycles.withLock { $0 } }
+
+    public var dialect: SQLDialect { .postgres }
+    public var answersOnTheLoop: Bool { false }
+
+    /// Connects and applies `migrations`. Throws `StoreUnavailableError` when the server cannot be
+    /// reached, `SchemaTooNewError` when the schema is newer than this binary.
+    public init(options: Options, migrations: [Migration]) throws {
+        self.options = options
+        self.readerPlaces = DispatchSemaphore(value: options.maxReaders)
+        let conn = try connect()
+        try Migrator.apply(migrations, on: conn, now: Int64(time(nil)))
+        writer.withLock { $0 = conn }
+    }
+
+    // MARK: SQLStore
+
+    public func writeSQLSync<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
+        try writer.withLock { slot -> T in
+            if slot == nil || slot?.isConnected == false { slot = try connect() }
+            let conn = slot!
+            do {
+                return try body(conn)
+            } catch let e as PGError where e.kind != .statement || !conn.isConnected {
+                slot = nil
+                throw StoreUnavailableError(detail: e.description)
+            }
+        }
+    }
+
+    public func readSQLSync<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
+        readerPlaces.wait()
+        defer { readerPlaces.signal() }
+        let conn = try idleReaders.withLock { $0.popLast() } ?? connect()
+        do {
+            let value = try body(conn)
+            giveBack(conn)
+            return value
+        } catch let e as PGError where e.kind != .statement || !conn.isConnected {
+            throw StoreUnavailableError(detail: e.description)
+        } catch {
+            giveBack(conn)
+            throw error
+        }
+    }
+
+    public func writeSQL<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
+        try await BlockingPool.shared.run { try self.writeSQLSync(body) }
+    }
+
+    public func readSQL<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
+        try await BlockingPool.shared.run { try self.readSQLSync(body) }
+    }
+
+    /// No group commit here yet: each write is its own round trip.
+    public func writeSQLCombined<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
+        try await writeSQL(body)
+    }
+
+    /// Never on the caller's thread: a network round trip must not run on a connection's loop.
+    public func writeSQLIfFree<T>(_ body: (any SQLConnection) throws -> T) throws -> T? { nil }
+
+    /// A new writer connection first (if it cannot be made, the current one stays and the error is
+    /// thrown), then the readers are dropped: the next reads connect anew.
+    public func recycle() throws {
+        down.withLock { $0 = nil }
+        let fresh = try connect()
+        writer.withLock { $0 = fresh }
+        idleReaders.withLock { $0.removeAll() }
+        recycles.withLock { $0 += 1 }
+    }
+
+    public func clearStatementCaches() {}
+
+    // MARK: connections
+
+    private func giveBack(_ conn: PGConnection) {
+        guard conn.isConnected else { return }
+        idleReaders.withLock { idle in if idle.count < options.maxReaders { idle.append(conn) } }
+    }
+
+    private func connect() throws -> PGConnection {
+        let now = Self.nowMilliseconds()
+        if let d = down.withLock({ $0 }), d.until > now { throw StoreUnavailableError(detail: d.reason) }
+        do {
+            let conn = try PGConnection(options.dsn, statementTimeoutMilliseconds: options.statementTimeoutMilliseconds)
+            down.withLock { $0 = nil }
+            return conn
+        } catch {
+            // A refused login is not "down": it would not get better by waiting.
+            if !error.isAuthentication {
+                down.withLock { $0 = (now + Int64(options.retryAfterMilliseconds), error.description) }
+            }
+            throw StoreUnavailableError(detail: error.description)
+        }
+    }
+
+    static func nowMilliseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+}
