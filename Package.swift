@@ -77,7 +77,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "StewardModelTests", dependencies: ["StewardModel"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "StewardModel", "Postgres", "PostgresTestSupport"]),
         .testTarget(name: "MaintenanceTests", dependencies: ["Maintenance", "Store", "StewardModel", "Postgres", "PostgresTestSupport"]),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "StewardModel", "PostgresTestSupport"]),
         // A private PostgreSQL cluster for the tests (initdb into a temporary directory, Unix socket

@@ -5,12 +5,10 @@ import Store
 import Testing
 
 /// The store's side of a job's end: the state machine's rule applied to the status read in the
-/// same write transaction, on a real SQLite file.
+/// same write transaction — on a real SQLite file and on a real PostgreSQL server.
 @Suite struct JobStoreTests {
-    let path = NSTemporaryDirectory() + "steward-jobs-\(UUID().uuidString).db"
-
-    func store() throws -> JobStore {
-        JobStore(db: try DatabasePool(options: .init(path: path), migrations: MaintenanceSchema.migrations + JobStore.migrations))
+    func store(_ kind: StoreKind) throws -> JobStore {
+        JobStore(db: try kind.make().store)
     }
 
     func running(_ jobs: JobStore, progress: Int64 = 40) async throws -> Job {
@@ -20,9 +18,8 @@ import Testing
         return job
     }
 
-    @Test func aRunningJobEndsWithItsWorkersOutcome() async throws {
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let jobs = try store()
+    @Test(arguments: StoreKind.available) func aRunningJobEndsWithItsWorkersOutcome(_ kind: StoreKind) async throws {
+        let jobs = try store(kind)
         let job = try await running(jobs)
         #expect(try await jobs.finish(job.id, outcome: .warning, data: ["k": "v", "note": "x"]) == .warning)
         let after = try #require(try await jobs.get(job.id))
@@ -33,9 +30,8 @@ import Testing
         #expect(try await jobs.get(failing.id)?.progress == -1)
     }
 
-    @Test func aCancelThatArrivedMeanwhileWinsAndKeepsTheProgress() async throws {
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let jobs = try store()
+    @Test(arguments: StoreKind.available) func aCancelThatArrivedMeanwhileWinsAndKeepsTheProgress(_ kind: StoreKind) async throws {
+        let jobs = try store(kind)
         let job = try await running(jobs, progress: 70)
         #expect(try await jobs.transition(job.id, from: .inProgress, to: .cancelRequested))
         #expect(try await jobs.finish(job.id, outcome: .success, data: [:]) == .canceled)
@@ -43,9 +39,8 @@ import Testing
         #expect(after.status == .canceled && after.progress == 70)
     }
 
-    @Test func aJobSomeoneElseEndedKeepsItsStatus() async throws {
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let jobs = try store()
+    @Test(arguments: StoreKind.available) func aJobSomeoneElseEndedKeepsItsStatus(_ kind: StoreKind) async throws {
+        let jobs = try store(kind)
         let forced = try await running(jobs)
         #expect(try await jobs.transition(forced.id, from: nil, to: .success))  // PATCH …/status with force
         #expect(try await jobs.finish(forced.id, outcome: .error, data: ["error": "late"]) == nil)
@@ -59,9 +54,8 @@ import Testing
 
     /// A job whose worker still runs is not claimed again, even when it is `pending` in the store
     /// (forced back): the next pending job is claimed instead, and the first once its run ended.
-    @Test func aJobWhoseWorkerRunsIsNotClaimedAgain() async throws {
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let jobs = try store()
+    @Test(arguments: StoreKind.available) func aJobWhoseWorkerRunsIsNotClaimedAgain(_ kind: StoreKind) async throws {
+        let jobs = try store(kind)
         let first = try await jobs.create(type: "db_optimize", data: [:])
         let second = try await jobs.create(type: "db_optimize", data: [:])
         #expect(try await jobs.claimNext(types: ["db_optimize"], excluding: [first.id])?.id == second.id)

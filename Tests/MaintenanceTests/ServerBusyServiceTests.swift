@@ -13,12 +13,10 @@ final class ManualClock: Sendable {
 }
 
 @Suite struct ServerBusyServiceTests {
-    let path = NSTemporaryDirectory() + "steward-busy-\(UUID().uuidString).db"
     let logger = Logger(label: "test")
 
-    func service(_ clock: WallClock) throws -> ServerBusyService {
-        let pool = try DatabasePool(options: .init(path: path), migrations: MaintenanceSchema.migrations)
-        return ServerBusyService(store: pool, clock: clock, logger: logger)
+    func service(_ store: any SQLStore, _ clock: WallClock) -> ServerBusyService {
+        ServerBusyService(store: store, clock: clock, logger: logger)
     }
 
     @Test(arguments: [("", Int64(3600)), ("1", 1), ("86400", 86400), ("+5", 5)])
@@ -32,9 +30,9 @@ final class ManualClock: Sendable {
         #expect(throws: MaintenanceError.invalidBusySeconds(raw)) { try ServerBusyService.parseSeconds(raw) }
     }
 
-    @Test func setGetClearWithAManualClock() async throws {
+    @Test(arguments: StoreKind.available) func setGetClearWithAManualClock(_ kind: StoreKind) async throws {
         let clock = ManualClock()
-        let busy = try service(clock.clock)
+        let busy = service(try kind.make(migrations: MaintenanceSchema.migrations).store, clock.clock)
         defer { busy.shutdown() }
         #expect(busy.state() == ServerBusyState(expiresAt: nil))
         try await busy.set(seconds: 60)
@@ -50,19 +48,20 @@ final class ManualClock: Sendable {
         #expect(busy.state() == ServerBusyState(expiresAt: nil))
     }
 
-    @Test func stateIsPersistedAcrossInstances() async throws {
+    @Test(arguments: StoreKind.available) func stateIsPersistedAcrossInstances(_ kind: StoreKind) async throws {
         let clock = ManualClock()
-        let first = try service(clock.clock)
+        let (store, reopen) = try kind.make(migrations: MaintenanceSchema.migrations)
+        let first = service(store, clock.clock)
         try await first.set(seconds: 120)
         first.shutdown()
-        let second = try service(clock.clock)
+        let second = service(try reopen(), clock.clock)
         defer { second.shutdown() }
         try await second.resume()
         #expect(second.state().expires == 1_800_000_120)
     }
 
-    @Test func expiryTimerClearsTheRowAndNotifies() async throws {
-        let busy = try service(.system)
+    @Test(arguments: StoreKind.available) func expiryTimerClearsTheRowAndNotifies(_ kind: StoreKind) async throws {
+        let busy = service(try kind.make(migrations: MaintenanceSchema.migrations).store, .system)
         defer { busy.shutdown() }
         let changes = Locked<[Bool]>([])
         busy.onChange { v in changes.withLock { $0.append(v) } }

@@ -30,6 +30,16 @@ public final class PostgresTestCluster: @unchecked Sendable {
     nonisolated(unsafe) static var running: PostgresTestCluster?
     nonisolated(unsafe) static var startFailure: String?
 
+    /// A cluster of a test's own, for tests that stop and start the server (the shared one serves
+    /// tests running meanwhile). The caller stops it (`stopAndRemove`).
+    public static func makePrivate() throws -> PostgresTestCluster { try PostgresTestCluster() }
+
+    /// Stops the server and removes its directory.
+    public func stopAndRemove() {
+        stop()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
     /// Why the PostgreSQL tests are skipped (nil: they run).
     public static var unavailableReason: String? {
         _ = shared

@@ -1,0 +1,89 @@
+import Foundation
+import PostgresTestSupport
+import StewardModel
+import Testing
+
+/// stewardd with `SqlSettings.DriverName` `postgres`, against a real PostgreSQL server: the busy
+/// state and jobs live in the database (the same HTTP calls mmctl makes), and a server stopped
+/// meanwhile makes store requests answer 503 at once while the rest keeps working.
+@Suite("PostgreSQL store end to end", .serialized,
+       .enabled(if: PostgresTestCluster.unavailableReason == nil, "\(PostgresTestCluster.unavailableReason ?? "")"))
+struct PostgresStoreEndToEndTests {
+    let dir = Paths.makeTempDir("pgstore")
+
+    func config(_ dsn: String, runJobs: Bool = false) -> StewardConfig {
+        var c = DaemonProcess.config(dataDir: dir)
+        c.sqlSettings.driverName = "postgres"
+        c.sqlSettings.dataSource = dsn
+        c.jobSettings.runJobs = runJobs
+        return c
+    }
+
+    @Test func busyAndJobsLiveInPostgreSQL() throws {
+        let cluster = PostgresTestCluster.shared!
+        let db = try cluster.createDatabase()
+        var daemon: DaemonProcess? = try DaemonProcess(dataDir: dir, config: config(cluster.dsn(database: db)))
+        let socket = daemon!.socket
+        #expect(try UnixHTTP.post(socket, "/api/v4/server_busy?seconds=600").status == 200)
+        let created = try UnixHTTP.post(socket, "/api/v4/jobs", body: #"{"type":"db_optimize","data":{"vacuum":"true"}}"#)
+        #expect(created.status == 201, "\(created.text)")
+        let job = try JSONDecoder().decode(Job.self, from: Data(created.body))
+        #expect(try cluster.psql(db, "SELECT Status || ' ' || (Data->>'vacuum') FROM Jobs WHERE Id = '\(job.id)'") == "pending true")
+        #expect(try cluster.psql(db, "SELECT count(*) FROM ServerBusy") == "1")
+        #expect(try cluster.psql(db, "SELECT count(*) FROM StewardMigrations") == "3")
+
+        let got = try UnixHTTP.get(socket, "/api/v4/jobs/\(job.id)")
+        #expect(got.status == 200 && got.body == created.body, "\(got.text)")
+        let list = try UnixHTTP.get(socket, "/api/v4/jobs?per_page=10")
+        #expect(list.status == 200 && list.text.contains(job.id))
+        #expect(try UnixHTTP.get(socket, "/api/v4/jobs/\(NewID.make())").status == 404)
+        #expect(try UnixHTTP.post(socket, "/api/v4/jobs/\(job.id)/cancel").status == 200)
+        #expect(try cluster.psql(db, "SELECT Status FROM Jobs WHERE Id = '\(job.id)'") == "canceled")
+        #expect(!daemon!.log.contains(PostgresTestCluster.superuserPassword), "the DSN's password never reaches the log")
+
+        // A restart keeps the busy state: it is read back from the database.
+        daemon!.signal(SIGTERM)
+        #expect(daemon!.waitForExit() == 0)
+        daemon = nil
+        let again = try DaemonProcess(dataDir: dir, config: config(cluster.dsn(database: db)))
+        let busy = try UnixHTTP.get(again.socket, "/api/v4/server_busy")
+        #expect(busy.json()["busy"] as? Bool == true, "\(busy.text)")
+        // Integrity has no PostgreSQL scan yet: a clear 501, not a wrong answer.
+        let integrity = try UnixHTTP.post(again.socket, "/api/v4/integrity")
+        #expect(integrity.status == 501 && integrity.json()["id"] as? String == "api.integrity.unavailable.app_error", "\(integrity.text)")
+    }
+
+    @Test func aStoppedServerIsA503AtOnceAndTheDaemonRecovers() throws {
+        let cluster = try PostgresTestCluster.makePrivate()
+        defer { cluster.stopAndRemove() }
+        try cluster.psql("postgres", "CREATE DATABASE mm")
+        let daemon = try DaemonProcess(dataDir: dir, config: config(cluster.dsn(database: "mm")))
+        #expect(try UnixHTTP.post(daemon.socket, "/api/v4/jobs", body: #"{"type":"db_optimize"}"#).status == 201)
+
+        cluster.stop()
+        let start = Date()
+        let refused = try UnixHTTP.post(daemon.socket, "/api/v4/jobs", body: #"{"type":"db_optimize"}"#)
+        #expect(refused.status == 503 && refused.json()["id"] as? String == "api.store.unavailable.app_error", "\(refused.text)")
+        #expect(try UnixHTTP.get(daemon.socket, "/api/v4/jobs?per_page=5").status == 503)
+        #expect(Date().timeIntervalSince(start) < 10, "answered at once, not after a hang")
+        // What needs no store keeps working.
+        #expect(try UnixHTTP.get(daemon.socket, "/api/v4/system/ping").status == 200)
+        #expect(try UnixHTTP.get(daemon.socket, "/api/v4/server_busy").status == 200)
+
+        try cluster.start()
+        var answered = 0
+        _ = eventually(timeout: 20) {
+            answered = (try? UnixHTTP.post(daemon.socket, "/api/v4/jobs", body: #"{"type":"db_optimize"}"#).status) ?? 0
+            return answered == 201
+        }
+        #expect(answered == 201, "the pool reconnected")
+        #expect(try cluster.psql("mm", "SELECT count(*) FROM Jobs") == "2", "the job made before the stop and the one after")
+    }
+
+    @Test func anUnreachableStoreAtStartIsExit73() throws {
+        let secret = "Unreach-pw-77"
+        let daemon = try DaemonProcess(dataDir: dir, config: config("postgres://mm:\(secret)@/mm?host=\(dir)/nowhere&connect_timeout=2"), wait: false)
+        #expect(daemon.waitForExit(timeout: 30) == 73, "\(daemon.log)")
+        #expect(daemon.log.contains("cannot open the store") && !daemon.log.contains(secret), "\(daemon.log)")
+    }
+}
