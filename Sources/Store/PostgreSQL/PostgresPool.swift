@@ -37,6 +37,9 @@ public final class PostgresPool: SQLStore, @unchecked Sendable {
     /// Until when (ms since the epoch) calls fail at once after a failed connect, and why.
     private let down = Locked<(until: Int64, reason: String)?>(nil)
     private let recycles = Locked(0)
+    private let attempts = Locked(0)
+    /// Connections attempted so far (tests: a server known to be down is not dialled again).
+    public var connectAttempts: Int { attempts.withLock { $0 } }
     public var generation: Int { recycles.withLock { $0 } }
 
     public var dialect: SQLDialect { .postgres }
@@ -121,6 +124,7 @@ public final class PostgresPool: SQLStore, @unchecked Sendable {
     private func connect() throws -> PGConnection {
         let now = Self.nowMilliseconds()
         if let d = down.withLock({ $0 }), d.until > now { throw StoreUnavailableError(detail: d.reason) }
+        attempts.withLock { $0 += 1 }
         do {
             let conn = try PGConnection(options.dsn, statementTimeoutMilliseconds: options.statementTimeoutMilliseconds)
             down.withLock { $0 = nil }
