@@ -31,7 +31,9 @@ public struct ConfigMigrator: Sendable {
         case (.local(let s), .local(let d)):
             if s.directory.identity == d.directory.identity && s.name == d.name { throw .sameStore(d.location.description) }
         case (.postgres(let s), .postgres(let d)):
-            if s.dsn.namesSameDatabase(as: d.dsn) { throw .sameStore(d.location.description) }
+            if case .postgres(let a) = s.database, case .postgres(let b) = d.database, a.namesSameDatabase(as: b) {
+                throw .sameStore(d.location.description)
+            }
         default:
             break
         }
@@ -50,7 +52,7 @@ public struct ConfigMigrator: Sendable {
     /// PostgreSQL database (no path to check; the server's own permissions apply).
     private enum Side {
         case local(MigrateEndpoint)
-        case postgres(PostgresConfigStore)
+        case postgres(DatabaseConfigStore)
 
         var store: any ConfigStore {
             switch self {
@@ -71,7 +73,7 @@ public struct ConfigMigrator: Sendable {
     }
 
     private func open(_ location: ConfigLocation) throws(ConfigStoreError) -> Side {
-        if case .postgres(let dsn) = location { return .postgres(PostgresConfigStore(dsn: dsn)) }
+        if case .postgres(let dsn) = location { return .postgres(DatabaseConfigStore(dsn: dsn)) }
         let endpoint = try MigrateEndpoint.open(location)
         try checkAllowed(endpoint)
         return .local(endpoint)
@@ -141,7 +143,7 @@ public struct ConfigMigrator: Sendable {
                 if let data = try AtomicFileGroup.read(path, primary: p) { referenced.append((path, data)) }
             }
             return .file(bytes, referenced: referenced)
-        case .database: return .database(activeID: DatabaseConfigStore(path: p, noFollow: true).activeRowID())
+        case .database: return .database(activeID: try DatabaseConfigStore(path: p, noFollow: true).activeRowID())
         case .postgres: return .none
         }
     }

@@ -41,7 +41,7 @@ struct MigrateEndpoint {
         switch location {
         case .file: return FileConfigStore(path: storePath)
         case .database: return DatabaseConfigStore(path: storePath, noFollow: true)
-        case .postgres(let dsn): return PostgresConfigStore(dsn: dsn)
+        case .postgres(let dsn): return DatabaseConfigStore(dsn: dsn)
         }
     }
 
