@@ -27,11 +27,9 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
-        .systemLibrary(
-            name: "CLibPQ",
-            pkgConfig: "libpq",
-            providers: [.apt(["libpq-dev"])]
-        ),
+        // libpq's headers only (Debian's libpq-dev); the library is opened with dlopen when a
+        // PostgreSQL store is used, so it is not linked (Sources/CLibPQ/shim.h says why).
+        .systemLibrary(name: "CLibPQ"),
         // Wire models shared by the daemon and the CLI. No server dependencies.
         .target(name: "StewardModel", dependencies: ["CStewardShims"]),
         // The store interface (`SQLStore`) and its two dialects: SQLite (connections, the

@@ -28,6 +28,18 @@ public struct PGError: Error, Sendable, CustomStringConvertible {
     public var isUniqueViolation: Bool { sqlState == "23505" }
 }
 
+/// libpq, opened the first time a PostgreSQL store is used (`steward_pq_load`): a daemon on
+/// SQLite never loads it or the libraries it brings.
+enum LibPQ {
+    static let api: Result<steward_pq_api, PGError> = {
+        var api = steward_pq_api()
+        if let failure = steward_pq_load(&api) {
+            return .failure(PGError(kind: .connect, message: "libpq (libpq.so.5, Debian's libpq5) cannot be loaded: \(String(cString: failure))"))
+        }
+        return .success(api)
+    }()
+}
+
 /// The rows of one statement, copied out of libpq's result (text format; NULL is nil).
 public struct PGRows: Sendable {
     public var columns: [String]
@@ -48,6 +60,7 @@ public struct PGRows: Sendable {
 /// connect and never appears in an error.
 public final class PGConnection: @unchecked Sendable {
     private let handle: OpaquePointer
+    private let pq: steward_pq_api
     public let dsn: PostgresDSN
 
     /// Connects; `statementTimeoutMilliseconds` bounds every statement on this connection (the
@@ -62,6 +75,8 @@ public final class PGConnection: @unchecked Sendable {
             d = d.setting("options", given + "-c statement_timeout=\(ms)")
         }
         self.dsn = d
+        let pq = try LibPQ.api.get()
+        self.pq = pq
         let names = d.keywords.map { strdup($0.name) } + [nil]
         let values = d.keywords.map { strdup($0.value) } + [nil]
         defer {
@@ -70,34 +85,34 @@ public final class PGConnection: @unchecked Sendable {
         }
         let conn = names.map { UnsafePointer($0) }.withUnsafeBufferPointer { n in
             values.map { UnsafePointer($0) }.withUnsafeBufferPointer { v in
-                PQconnectdbParams(n.baseAddress, v.baseAddress, 0)
+                pq.connectdbParams!(n.baseAddress, v.baseAddress, 0)
             }
         }
         guard let conn else { throw PGError(kind: .connect, message: "out of memory") }
-        guard PQstatus(conn) == CONNECTION_OK else {
-            let message = d.masking(Self.trimmed(PQerrorMessage(conn)))
-            PQfinish(conn)
+        guard pq.status!(conn) == CONNECTION_OK else {
+            let message = d.masking(Self.trimmed(pq.errorMessage!(conn)))
+            pq.finish!(conn)
             throw PGError(kind: .connect, sqlState: Self.authenticationState(message), message: message)
         }
-        steward_pq_quiet(conn)
+        withUnsafePointer(to: pq) { steward_pq_quiet($0, conn) }
         self.handle = conn
     }
 
-    deinit { PQfinish(handle) }
+    deinit { pq.finish!(handle) }
 
     /// True while the connection is up (false after the server went away).
-    public var isConnected: Bool { PQstatus(handle) == CONNECTION_OK }
+    public var isConnected: Bool { pq.status!(handle) == CONNECTION_OK }
 
     /// The server's version number (150018 for 15.18).
-    public var serverVersion: Int { Int(PQserverVersion(handle)) }
+    public var serverVersion: Int { Int(pq.serverVersion!(handle)) }
 
     /// The server process serving this connection.
-    public var backendPID: Int32 { PQbackendPID(handle) }
+    public var backendPID: Int32 { pq.backendPID!(handle) }
 
     /// Runs one or more statements without parameters (the simple protocol).
     public func execute(_ sql: String) throws(PGError) {
-        let result = PQexec(handle, sql)
-        defer { PQclear(result) }
+        let result = pq.exec!(handle, sql)
+        defer { pq.clear!(result) }
         try check(result)
     }
 
@@ -107,11 +122,11 @@ public final class PGConnection: @unchecked Sendable {
         let copies = parameters.map { $0.map { strdup($0) } ?? nil }
         defer { copies.forEach { free($0) } }
         let result = copies.map { UnsafePointer($0) }.withUnsafeBufferPointer { p in
-            PQexecParams(handle, sql, Int32(p.count), nil, p.baseAddress, nil, nil, 0)
+            pq.execParams!(handle, sql, Int32(p.count), nil, p.baseAddress, nil, nil, 0)
         }
-        defer { PQclear(result) }
+        defer { pq.clear!(result) }
         try check(result)
-        return Self.rows(result!)
+        return rows(result!)
     }
 
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
@@ -129,30 +144,30 @@ public final class PGConnection: @unchecked Sendable {
 
     private func check(_ result: OpaquePointer?) throws(PGError) {
         guard let result else {
-            throw PGError(kind: isConnected ? .statement : .connectionLost, message: dsn.masking(Self.trimmed(PQerrorMessage(handle))))
+            throw PGError(kind: isConnected ? .statement : .connectionLost, message: dsn.masking(Self.trimmed(pq.errorMessage!(handle))))
         }
-        switch PQresultStatus(result) {
+        switch pq.resultStatus!(result) {
         case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
             return
         default:
-            let state = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
-            let primary = PQresultErrorField(result, Int32(UInt8(ascii: "M"))).map { String(cString: $0) }
-            let message = dsn.masking(primary ?? Self.trimmed(PQresultErrorMessage(result)))
+            let state = pq.resultErrorField!(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+            let primary = pq.resultErrorField!(result, Int32(UInt8(ascii: "M"))).map { String(cString: $0) }
+            let message = dsn.masking(primary ?? Self.trimmed(pq.resultErrorMessage!(result)))
             throw PGError(kind: isConnected ? .statement : .connectionLost, sqlState: state, message: message)
         }
     }
 
-    private static func rows(_ result: OpaquePointer) -> PGRows {
-        let n = Int(PQntuples(result)), m = Int(PQnfields(result))
-        let columns = (0..<m).map { String(cString: PQfname(result, Int32($0))) }
+    private func rows(_ result: OpaquePointer) -> PGRows {
+        let n = Int(pq.ntuples!(result)), m = Int(pq.nfields!(result))
+        let columns = (0..<m).map { c in pq.fname!(result, Int32(c)).map { String(cString: $0) } ?? "" }
         var rows: [[String?]] = []
         rows.reserveCapacity(n)
         for r in 0..<n {
             rows.append((0..<m).map { c in
-                PQgetisnull(result, Int32(r), Int32(c)) == 1 ? nil : String(cString: PQgetvalue(result, Int32(r), Int32(c)))
+                pq.getisnull!(result, Int32(r), Int32(c)) == 1 ? nil : pq.getvalue!(result, Int32(r), Int32(c)).map { String(cString: $0) }
             })
         }
-        let affected = Int(String(cString: PQcmdTuples(result))) ?? 0
+        let affected = pq.cmdTuples!(result).flatMap { Int(String(cString: $0)) } ?? 0
         return PGRows(columns: columns, rows: rows, affected: affected)
     }
 

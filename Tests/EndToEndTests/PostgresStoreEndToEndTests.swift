@@ -86,3 +86,35 @@ struct PostgresStoreEndToEndTests {
         #expect(daemon.log.contains("cannot open the store") && !daemon.log.contains(secret), "\(daemon.log)")
     }
 }
+
+/// libpq is opened only when a PostgreSQL store is used: a daemon on SQLite never maps it (nor the
+/// TLS, Kerberos and LDAP libraries it brings, about 5 MB of idle RSS).
+@Suite("libpq loaded on demand")
+struct LibPQOnDemandEndToEndTests {
+    let dir = Paths.makeTempDir("nopq")
+
+    /// /proc files report no size: read to the end.
+    func maps(_ pid: Int32) throws -> String {
+        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: "/proc/\(pid)/maps"))
+        defer { try? handle.close() }
+        return String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
+    }
+
+    @Test func aDaemonOnSQLiteDoesNotLoadLibPQ() throws {
+        let daemon = try DaemonProcess(dataDir: dir, config: DaemonProcess.config(dataDir: dir))
+        #expect(try UnixHTTP.post(daemon.socket, "/api/v4/jobs", body: #"{"type":"db_optimize"}"#).status == 201)
+        let mapped = try maps(daemon.process.processIdentifier)
+        #expect(!mapped.contains("libpq.so"), "libpq is mapped into a daemon on SQLite")
+        #expect(mapped.contains("libsqlite3"), "the check reads the right map")
+    }
+
+    @Test(.enabled(if: PostgresTestCluster.unavailableReason == nil, "\(PostgresTestCluster.unavailableReason ?? "")"))
+    func aDaemonOnPostgreSQLLoadsIt() throws {
+        let cluster = PostgresTestCluster.shared!
+        var c = DaemonProcess.config(dataDir: dir)
+        c.sqlSettings.driverName = "postgres"
+        c.sqlSettings.dataSource = cluster.dsn(database: try cluster.createDatabase())
+        let daemon = try DaemonProcess(dataDir: dir, config: c)
+        #expect(try maps(daemon.process.processIdentifier).contains("libpq.so"))
+    }
+}
