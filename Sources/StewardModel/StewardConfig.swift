@@ -88,6 +88,18 @@ public struct SqlSettings: Sendable, Equatable, Codable {
     public static let driverNames: Set<String> = ["sqlite3", "postgres"]
     public var isPostgres: Bool { driverName == "postgres" }
 
+    /// The directory the store's local files live beside (the default jobs directory): the
+    /// SQLite file's directory; on PostgreSQL, which has no file here, `/var/lib/steward` (the
+    /// unit's `StateDirectory`). nil when a SQLite path has no directory.
+    public var localDirectory: String? {
+        if isPostgres { return "/var/lib/steward" }
+        guard let slash = dataSource.lastIndex(of: "/") else { return nil }
+        return slash == dataSource.startIndex ? "/" : String(dataSource[..<slash])
+    }
+
+    /// The SQLite file the daemon runs on, nil on PostgreSQL (what a migrate must not overwrite).
+    public var storeFile: String? { isPostgres ? nil : dataSource }
+
     /// `DataSource` safe for the journal (a DSN's password masked).
     public var dataSourceForLog: String { PostgresDSN.redacted(dataSource) }
 

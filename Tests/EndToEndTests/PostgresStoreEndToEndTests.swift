@@ -16,6 +16,8 @@ struct PostgresStoreEndToEndTests {
         c.sqlSettings.driverName = "postgres"
         c.sqlSettings.dataSource = dsn
         c.jobSettings.runJobs = runJobs
+        // No store directory on PostgreSQL: job files go where the config says.
+        c.jobSettings.directory = dir + "/jobs"
         return c
     }
 
@@ -51,6 +53,32 @@ struct PostgresStoreEndToEndTests {
         // Integrity has no PostgreSQL scan yet: a clear 501, not a wrong answer.
         let integrity = try UnixHTTP.post(again.socket, "/api/v4/integrity")
         #expect(integrity.status == 501 && integrity.json()["id"] as? String == "api.integrity.unavailable.app_error", "\(integrity.text)")
+    }
+
+    /// The job engine on PostgreSQL: `db_optimize` vacuums and analyzes every table; a worker
+    /// that needs SQLite itself ends in `error`, saying so.
+    @Test func workersRunOnPostgreSQL() throws {
+        let cluster = PostgresTestCluster.shared!
+        let db = try cluster.createDatabase()
+        let daemon = try DaemonProcess(dataDir: dir, config: config(cluster.dsn(database: db), runJobs: true))
+        func run(_ type: String) throws -> [String: Any] {
+            let created = try UnixHTTP.post(daemon.socket, "/api/v4/jobs", body: #"{"type":"\#(type)"}"#)
+            let id = try #require(created.json()["id"] as? String, "\(created.text)")
+            var last: [String: Any] = [:]
+            _ = try eventually(timeout: 60) {
+                last = try UnixHTTP.get(daemon.socket, "/api/v4/jobs/\(id)").json()
+                return ["success", "error", "warning", "canceled"].contains(last["status"] as? String ?? "")
+            }
+            return last
+        }
+        let optimized = try run("db_optimize")
+        #expect(optimized["status"] as? String == "success", "\(optimized)")
+        let data = optimized["data"] as? [String: String] ?? [:]
+        #expect(Int(data["tables"] ?? "") ?? 0 >= 4, "\(data)")
+        #expect(try cluster.psql(db, "SELECT count(*) FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL") != "0")
+        let backup = try run("db_backup")
+        #expect(backup["status"] as? String == "error", "\(backup)")
+        #expect((backup["data"] as? [String: String])?["error"]?.contains("does not run on a PostgreSQL store yet") == true, "\(backup)")
     }
 
     @Test func aStoppedServerIsA503AtOnceAndTheDaemonRecovers() throws {

@@ -37,14 +37,14 @@ public final class ConfigService: Sendable {
     /// The directories a migrate may touch: the config's, the store's, and any configured ones.
     public var allowedDirectories: [String] {
         let config = settings.current
-        let dataDir = PathName.directory(of: config.sqlSettings.dataSource) ?? directory
+        let dataDir = config.sqlSettings.storeFile.flatMap(PathName.directory(of:)) ?? directory
         return [directory, dataDir] + config.serviceSettings.configMigrateDirectories
     }
 
     /// Copies a config between stores; any refusal or failure is a `ConfigError.migrateFailed`.
     public func migrate(from: String, to: String) async throws(ConfigError) {
         let config = settings.current
-        let protection = MigrateProtection(store: config.sqlSettings.dataSource, directories: [JobArtifacts.root(for: config)])
+        let protection = MigrateProtection(store: config.sqlSettings.storeFile ?? "", directories: [JobArtifacts.root(for: config)])
         let migrator = ConfigMigrator(configDirectory: directory, allowedDirectories: allowedDirectories, protection: protection)
         // File and database I/O: off the serving threads.
         let result: Result<Void, ConfigStoreError> = await withCheckedContinuation { cont in

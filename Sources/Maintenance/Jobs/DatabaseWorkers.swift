@@ -71,7 +71,8 @@ public struct DatabaseBackupWorker: JobWorker {
 }
 
 /// `db_optimize`: `PRAGMA optimize`, a WAL checkpoint (TRUNCATE) and, with `data.vacuum=true`,
-/// `VACUUM`; sizes before and after in `data`.
+/// `VACUUM`; sizes before and after in `data`. On PostgreSQL: `VACUUM (ANALYZE)` table by table
+/// (`PostgresOptimize`).
 public struct DatabaseOptimizeWorker: JobWorker {
     public let type = "db_optimize"
     public let summary = "PRAGMA optimize, a WAL checkpoint and optionally VACUUM; sizes before and after"
@@ -85,6 +86,7 @@ public struct DatabaseOptimizeWorker: JobWorker {
     public init() {}
 
     public func run(_ job: Job, _ ctx: JobContext) throws -> JobResult {
+        if let postgres = ctx.sql as? PostgresPool { return try PostgresOptimize.run(job, ctx, postgres) }
         let path = try ctx.sqlite().path
         let before = (JobFiles.size(path), JobFiles.size(path + "-wal"))
         let vacuum = try parameters.boolean("vacuum", in: job)

@@ -28,7 +28,7 @@ public struct JobArtifacts: Sendable {
     }
 
     static func storeDirectory(for settings: StewardConfig) -> String {
-        PathName.directory(of: settings.sqlSettings.dataSource) ?? "."
+        settings.sqlSettings.localDirectory ?? "."
     }
 
     public init(settings: StewardConfig) {

@@ -114,6 +114,16 @@ public final class PostgresPool: SQLStore, @unchecked Sendable {
 
     public func clearStatementCaches() {}
 
+    /// A connection of the caller's own, outside the pool, for long maintenance (`VACUUM` of a big
+    /// table must not hold the writer); `statementTimeoutMilliseconds` nil: no timeout.
+    public func dedicatedConnection(statementTimeoutMilliseconds: Int? = nil) throws -> PGConnection {
+        do {
+            return try PGConnection(options.dsn, statementTimeoutMilliseconds: statementTimeoutMilliseconds, applicationName: "stewardd maintenance")
+        } catch {
+            throw StoreUnavailableError(detail: error.description)
+        }
+    }
+
     // MARK: connections
 
     private func giveBack(_ conn: PGConnection) {
