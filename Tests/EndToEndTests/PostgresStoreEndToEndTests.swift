@@ -79,6 +79,8 @@ struct PostgresStoreEndToEndTests {
         let backup = try run("db_backup")
         #expect(backup["status"] as? String == "error", "\(backup)")
         #expect((backup["data"] as? [String: String])?["error"]?.contains("does not run on a PostgreSQL store yet") == true, "\(backup)")
+        let everything = try UnixHTTP.get(daemon.socket, "/api/v4/jobs?per_page=200").text + daemon.log
+        #expect(!everything.contains(PostgresTestCluster.superuserPassword) && !everything.contains("s3cret%2Dadmin"), "no job's data or log line names the DSN")
     }
 
     @Test func aStoppedServerIsA503AtOnceAndTheDaemonRecovers() throws {
