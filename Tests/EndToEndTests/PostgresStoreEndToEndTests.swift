@@ -42,6 +42,10 @@ struct PostgresStoreEndToEndTests {
         #expect(try UnixHTTP.post(socket, "/api/v4/jobs/\(job.id)/cancel").status == 200)
         #expect(try cluster.psql(db, "SELECT Status FROM Jobs WHERE Id = '\(job.id)'") == "canceled")
         #expect(!daemon!.log.contains(PostgresTestCluster.superuserPassword), "the DSN's password never reaches the log")
+        // Recycle reconnects; the ping's database status reads through the store.
+        #expect(try UnixHTTP.post(socket, "/api/v4/database/recycle").status == 200)
+        #expect(try UnixHTTP.get(socket, "/api/v4/jobs/\(job.id)").status == 200)
+        #expect(try UnixHTTP.get(socket, "/api/v4/system/ping?get_server_status=true").json()["database_status"] as? String == "OK")
 
         // A restart keeps the busy state: it is read back from the database.
         daemon!.signal(SIGTERM)
