@@ -81,7 +81,10 @@ public struct SqlSettings: Sendable, Equatable, Codable {
     public var driverName = "sqlite3"
     public var dataSource = "/var/lib/steward/steward.db"
     public var maxReaders = 4
-    public var busyTimeoutMilliseconds = 5000
+    public var busyTimeoutMilliseconds = SqlSettings.defaultBusyTimeoutMilliseconds
+    /// How long an SQLite connection waits for another's lock, unless `BusyTimeoutMilliseconds`
+    /// says otherwise: the one place this number is written.
+    public static let defaultBusyTimeoutMilliseconds = 5000
 
     /// `sqlite3` (the embedded default: `DataSource` is a file path) or `postgres` (`DataSource`
     /// is a DSN in Mattermost's form).

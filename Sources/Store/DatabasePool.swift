@@ -17,7 +17,7 @@ public final class DatabasePool: @unchecked Sendable {
         public var busyTimeoutMilliseconds: Int
         /// Readers open at once, idle or busy: past it a read waits for one to come back.
         public var maxOpenReaders: Int
-        public init(path: String, maxIdleReaders: Int = 4, busyTimeoutMilliseconds: Int = 5000, maxOpenReaders: Int = 32) {
+        public init(path: String, maxIdleReaders: Int = 4, busyTimeoutMilliseconds: Int = SqlSettings.defaultBusyTimeoutMilliseconds, maxOpenReaders: Int = 32) {
             self.path = path
             self.maxIdleReaders = maxIdleReaders
             self.busyTimeoutMilliseconds = busyTimeoutMilliseconds

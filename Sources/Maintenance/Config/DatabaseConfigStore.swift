@@ -88,7 +88,7 @@ public struct DatabaseConfigStore: ConfigStore {
         switch database {
         case .sqlite(let path, let noFollow):
             do {
-                return try Connection(path: path, readOnly: readOnly, busyTimeoutMilliseconds: 5000, noFollow: noFollow)
+                return try Connection(path: path, readOnly: readOnly, busyTimeoutMilliseconds: SqlSettings.defaultBusyTimeoutMilliseconds, noFollow: noFollow)
             } catch {
                 if readOnly { throw .missing(location.description) }
                 throw .unwritable("\(location.description): \(error)")

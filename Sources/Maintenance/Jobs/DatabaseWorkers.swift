@@ -60,7 +60,7 @@ public struct DatabaseBackupWorker: JobWorker {
     /// Makes the copy one self-contained file (rollback journal, so no `-wal` or `-shm` goes with
     /// it and it opens read-only anywhere) and returns `PRAGMA quick_check`'s verdict.
     static func sealAndCheck(_ path: String) throws -> String {
-        let conn = try Connection(path: path, readOnly: false, busyTimeoutMilliseconds: 5000)
+        let conn = try Connection(path: path, readOnly: false, busyTimeoutMilliseconds: SqlSettings.defaultBusyTimeoutMilliseconds)
         try conn.execute("PRAGMA journal_mode=DELETE")
         let s = try conn.cached("PRAGMA quick_check")
         var lines: [String] = []
