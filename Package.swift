@@ -90,7 +90,7 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "IntegrityTests", dependencies: ["Integrity", "StewardModel", "Store"]),
+        .testTarget(name: "IntegrityTests", dependencies: ["Integrity", "StewardModel", "Store", "Postgres", "PostgresTestSupport"]),
         // Fuzzing (docs/security.md, "Fuzzing"): the invariants each libFuzzer target asserts, in a
         // library so that Tests/LocalAPITests replays the regression inputs through the same checks.
         .target(

@@ -33,11 +33,13 @@ public struct IntegrityCheckWorker: JobWorker {
                 if done == total || done % 8 == 0 { ctx.log(.info, "tables read: \(done) of \(total)") }
             })
         options.threads = IntegrityChecker.Options.threads(setting: integrity.scanThreads)
-        let report = try IntegrityChecker(store: try ctx.sqlite()).runSync(options)
+        let report = try IntegrityChecker(store: ctx.sql).runSync(options)
         try ctx.checkCancelled()
         ctx.progress(70)
-        if !relationsOnly { ctx.log(.info, full ? "PRAGMA integrity_check" : "PRAGMA quick_check") }
-        let pageCheck = relationsOnly ? [] : try ctx.sqlite().readSync { conn -> [String] in
+        // SQLite's page and foreign-key checks; PostgreSQL has no counterpart to run here.
+        let sqliteChecks = !relationsOnly && ctx.sql is DatabasePool
+        if sqliteChecks { ctx.log(.info, full ? "PRAGMA integrity_check" : "PRAGMA quick_check") }
+        let pageCheck = !sqliteChecks ? [] : try ctx.sqlite().readSync { conn -> [String] in
             let s = try conn.cached(full ? "PRAGMA integrity_check" : "PRAGMA quick_check")
             var out: [String] = []
             while try s.step() { out.append(s.string(0) ?? "") }
@@ -46,7 +48,7 @@ public struct IntegrityCheckWorker: JobWorker {
         }
         try ctx.checkCancelled()
         ctx.progress(85)
-        let fkViolations = relationsOnly ? 0 : try ctx.sqlite().readSync { conn -> Int in
+        let fkViolations = !sqliteChecks ? 0 : try ctx.sqlite().readSync { conn -> Int in
             let s = try conn.cached("PRAGMA foreign_key_check")
             var n = 0
             while try s.step() { n += 1 }
@@ -54,7 +56,7 @@ public struct IntegrityCheckWorker: JobWorker {
             return n
         }
         let orphans = report.orphanCounts.reduce(0) { $0 + $1.count }
-        let pagesOK = relationsOnly || pageCheck == ["ok"]
+        let pagesOK = !sqliteChecks || pageCheck == ["ok"]
         // The relations are streamed into the file (they can be millions of records); the summary
         // fields after them are small.
         var tail = JSONWriter()
@@ -76,7 +78,7 @@ public struct IntegrityCheckWorker: JobWorker {
         ctx.log(orphans > 0 || !pagesOK || fkViolations > 0 ? .warning : .info,
                 "\(orphans) orphans, page check \(pagesOK ? "ok" : "failed"), \(fkViolations) foreign-key violations")
         let data = [
-            "orphans": "\(orphans)", "page_check": relationsOnly ? "not run" : pagesOK ? "ok" : "failed", "foreign_key_violations": "\(fkViolations)",
+            "orphans": "\(orphans)", "page_check": relationsOnly ? "not run" : !sqliteChecks ? "not applicable (PostgreSQL)" : pagesOK ? "ok" : "failed", "foreign_key_violations": "\(fkViolations)",
             "truncated_relations": "\(report.truncated.count)",
         ]
         return orphans > 0 || !pagesOK || fkViolations > 0 ? .warning(data) : .success(data)

@@ -30,10 +30,10 @@ public struct IntegrityReport: Sendable {
     public func writeJSON(_ sink: (UnsafeRawBufferPointer) throws -> Void) throws { try answer.write(sink) }
 }
 
-/// The integrity check does not run on this store (PostgreSQL, until its scan is built).
+/// The integrity check does not run on this kind of store (neither SQLite nor PostgreSQL).
 public struct IntegrityUnavailable: Error, Sendable, CustomStringConvertible {
     public init() {}
-    public var description: String { "the integrity check does not run on a PostgreSQL store yet" }
+    public var description: String { "the integrity check does not run on this kind of store" }
 }
 
 /// Runs relational integrity checks over one consistent snapshot of the store.
@@ -90,6 +90,7 @@ public final class IntegrityChecker: Sendable {
 
     /// Synchronous form for callers already on a blocking thread (the integrity job).
     public func runSync(_ options: Options) throws -> IntegrityReport {
+        if let postgres = store as? PostgresPool { return try PostgresIntegrity.run(postgres, options) }
         guard let pool = store as? DatabasePool else { throw IntegrityUnavailable() }
         // One read transaction per thread, all on the same WAL snapshot.
         return try pool.readSnapshot(upTo: options.threads) { conns in try Self.run(conns, options) }

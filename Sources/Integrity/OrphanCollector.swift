@@ -23,18 +23,23 @@ struct OrphanCollector {
     private let spill: OrphanSpill?
     private let spillID: Int
     private(set) var isSpilled = false
+    /// Records arrive already in the answer's order (a database's `ORDER BY`, in its collation):
+    /// kept in that order, never sorted.
+    let preordered: Bool
 
     /// `limit` 0 keeps every record (spilling to `spill` past `inMemory`).
-    init(limit: Int, spill: OrphanSpill? = nil, id: Int = 0) {
+    init(limit: Int, spill: OrphanSpill? = nil, id: Int = 0, preordered: Bool = false) {
         self.limit = limit
         self.spill = spill
         self.spillID = id
+        self.preordered = preordered
         let (twice, overflow) = limit.multipliedReportingOverflow(by: 2)
         compactAt = limit == 0 ? Self.inMemory : (overflow ? Int.max : twice)
     }
 
     mutating func add(_ r: OrphanedRecord) throws {
         total += 1
+        if preordered && limit > 0 && records.count >= limit { return }
         if limit > 0, let cutoff, !Self.precedes(r, cutoff) { return }
         records.append(r)
         if records.count >= compactAt { try compact() }
@@ -54,7 +59,7 @@ struct OrphanCollector {
         if isSpilled, let spill {
             try spill.add(spillID, records)
             records.removeAll()
-            return try spill.cursor(spillID)
+            return try spill.cursor(spillID, inserted: preordered)
         }
         try compact()
         return RecordCursor(records)
@@ -69,6 +74,14 @@ struct OrphanCollector {
     }
 
     private mutating func compact() throws {
+        if preordered {
+            // In order already; past `inMemory` with no limit, to the spill in arrival order.
+            guard limit == 0, records.count >= Self.inMemory, let spill else { return }
+            try spill.add(spillID, records)
+            records.removeAll(keepingCapacity: true)
+            isSpilled = true
+            return
+        }
         if limit == 0 {
             guard records.count >= Self.inMemory, let spill else {
                 records.sort(by: Self.precedes)

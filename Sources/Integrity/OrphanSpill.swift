@@ -38,11 +38,14 @@ final class OrphanSpill: @unchecked Sendable {
     }
 
     /// Relation `id`'s records in Mattermost's order (foreign key, NULL first, bytewise — SQLite's
-    /// BINARY collation — then child id), one at a time.
-    func cursor(_ id: Int) throws -> RecordCursor {
+    /// BINARY collation — then child id), one at a time; `inserted`: in the order they were added
+    /// (records that came ordered by another database's collation).
+    func cursor(_ id: Int, inserted: Bool = false) throws -> RecordCursor {
         guard let c = connection else { return RecordCursor([]) }
         if c.isInTransaction { try c.execute("COMMIT") }
-        let s = try c.cached("SELECT ParentId, ChildId FROM Orphans WHERE Relation = ? ORDER BY ParentId, ChildId")
+        let s = try c.cached(inserted
+            ? "SELECT ParentId, ChildId FROM Orphans WHERE Relation = ? ORDER BY rowid"
+            : "SELECT ParentId, ChildId FROM Orphans WHERE Relation = ? ORDER BY ParentId, ChildId")
         s.reset()
         s.bind(1, Int64(id))
         var done = false

@@ -1,0 +1,123 @@
+import Postgres
+import StewardModel
+import Store
+
+/// The integrity check on PostgreSQL: Mattermost's own query per relation, in one `REPEATABLE READ`
+/// snapshot on a connection of its own, so the answer is Mattermost's by construction — the same
+/// records in the same order (the database's `ORDER BY`, in its collation). Rows are fetched from
+/// a server-side cursor in batches and collected in arrival order (spilled past a few thousand per
+/// relation), so memory stays bounded whatever the number of orphans. A faster scan, as on SQLite,
+/// is still to be built; this is the correct baseline it will be measured against.
+enum PostgresIntegrity {
+    static let fetchSize = 10_000
+
+    static func run(_ store: PostgresPool, _ options: IntegrityChecker.Options) throws -> IntegrityReport {
+        let conn = try store.dedicatedConnection()
+        try conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        defer { try? conn.execute("ROLLBACK") }
+        var columns: [String: Set<String>] = [:]
+        for row in try conn.query("SELECT lower(table_name), lower(column_name) FROM information_schema.columns WHERE table_schema = current_schema()").rows {
+            if let t = row[0], let c = row[1] { columns[t, default: []].insert(c) }
+        }
+        func has(_ table: String) -> Bool { columns[table.lowercased()] != nil }
+
+        var checks = MattermostRelations.checks
+        checks += StewardRelations.checks.filter { c in c.parts.allSatisfy { has($0.parentTable) && has($0.childTable) } }
+        checks += options.configured.map { c in
+            IntegrityCheck([Relation(parent: c.parentTable, parentKey: c.parentKey, child: c.childTable, foreignKey: c.childForeignKey,
+                                     childId: c.childIdColumn.isEmpty ? nil : c.childIdColumn, skipEmpty: c.skipEmpty)])
+        }
+        let spill = OrphanSpill()
+        var outcomes: [IntegrityAnswer.Outcome] = []
+        var skipped: [String] = [], counts: [(check: String, count: Int)] = [], truncated: [String] = []
+        var recordCount = 0, rowsScanned = 0, collectorID = 0
+        let started = ContinuousClock.now
+        for (i, check) in checks.enumerated() {
+            var outcome = IntegrityAnswer.Outcome(
+                parentName: check.parentName, childName: check.childName, parentIDAttr: check.parentIdAttr,
+                childIDAttr: check.childIdAttr, err: nil, parts: [], limit: options.maxRecordsPerRelation)
+            defer {
+                outcomes.append(outcome)
+                options.progress?(i + 1, checks.count)
+            }
+            if check.parts.contains(where: { !has($0.parentTable) || !has($0.childTable) }) {
+                skipped.append(check.name)
+                counts.append((check.name, 0))
+                continue
+            }
+            if let missing = missingColumn(check, columns) {
+                outcome.err = "no such column: \(missing)"
+                continue
+            }
+            var total = 0
+            for part in check.parts {
+                var collector = OrphanCollector(limit: options.maxRecordsPerRelation, spill: spill, id: collectorID, preordered: true)
+                collectorID += 1
+                try conn.execute("DECLARE orphans NO SCROLL CURSOR FOR " + sql(part))
+                while true {
+                    let batch = try conn.query("FETCH \(fetchSize) FROM orphans").rows
+                    for row in batch {
+                        try collector.add(OrphanedRecord(parentID: row[0], childID: part.childIdColumn == nil ? nil : row[1]))
+                    }
+                    if batch.count < fetchSize { break }
+                }
+                try conn.execute("CLOSE orphans")
+                try collector.finish()
+                total += collector.total
+                outcome.parts.append([collector])
+            }
+            counts.append((check.name, total))
+            if options.maxRecordsPerRelation > 0 && total > options.maxRecordsPerRelation {
+                truncated.append(check.name)
+                total = options.maxRecordsPerRelation
+            }
+            recordCount += total
+            rowsScanned += total
+        }
+        let ms = Int((ContinuousClock.now - started) / .milliseconds(1))
+        return IntegrityReport(
+            answer: IntegrityAnswer(outcomes), skipped: skipped, orphanCounts: counts, truncated: truncated,
+            recordCount: recordCount, rowsScanned: rowsScanned, parentMilliseconds: 0, childMilliseconds: ms)
+    }
+
+    /// Mattermost's query for one relation (its `getOrphanedRecords`): the child's foreign key (and
+    /// id) where no parent has it, `<> ''` for a relation whose key may be empty, ordered by the key.
+    static func sql(_ r: Relation) -> String {
+        let fk = "CT." + identifier(r.childForeignKey)
+        var select = fk
+        if let id = r.childIdColumn { select += ", CT." + identifier(id) }
+        var sql = "SELECT \(select) FROM \(identifier(r.childTable)) AS CT WHERE NOT EXISTS (SELECT TRUE FROM \(identifier(r.parentTable)) AS PT WHERE PT.\(identifier(r.parentKey)) = \(fk))"
+        if r.skipEmpty { sql += " AND \(fk) <> ''" }
+        switch r.typeFilter {
+        case .notIn(let types)?: sql += " AND CT.Type NOT IN (\(types.map(literal).joined(separator: ", ")))"
+        case .isIn(let types)?: sql += " AND CT.Type IN (\(types.map(literal).joined(separator: ", ")))"
+        case nil: break
+        }
+        return sql + " ORDER BY \(fk)"
+    }
+
+    /// A table or column name as Mattermost writes it (unquoted: PostgreSQL folds it to lower case,
+    /// as Mattermost's tables are). Names come from Mattermost's list or the config; anything but
+    /// letters, digits and underscores is quoted, so a configured name cannot become SQL.
+    static func identifier(_ name: String) -> String {
+        if let first = name.unicodeScalars.first, first.properties.isAlphabetic || first == "_",
+           name.unicodeScalars.allSatisfy({ ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) || $0 == "_" }) {
+            return name
+        }
+        return "\"" + name.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\""
+    }
+
+    static func literal(_ s: String) -> String {
+        "'" + s.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "''") + "'"
+    }
+
+    static func missingColumn(_ check: IntegrityCheck, _ columns: [String: Set<String>]) -> String? {
+        for p in check.parts {
+            var needed = [(p.parentTable, p.parentKey), (p.childTable, p.childForeignKey)]
+            if let id = p.childIdColumn { needed.append((p.childTable, id)) }
+            if p.typeFilter != nil { needed.append((p.childTable, "Type")) }
+            for (t, c) in needed where !(columns[t.lowercased()]?.contains(c.lowercased()) ?? false) { return "\(t).\(c)" }
+        }
+        return nil
+    }
+}
