@@ -45,7 +45,7 @@ let package = Package(
             name: "Maintenance",
             dependencies: ["Store", "Postgres", "StewardModel", .product(name: "Logging", package: "swift-log")]
         ),
-        .target(name: "Integrity", dependencies: ["CStewardShims", "Maintenance", "Store", "StewardModel"]),
+        .target(name: "Integrity", dependencies: ["CStewardShims", "Maintenance", "Store", "Postgres", "StewardModel"]),
         // Transport, route table, dispatcher, peer-credential authorization, handlers.
         .target(
             name: "LocalAPI",

@@ -86,9 +86,17 @@ struct PostgresStoreEndToEndTests {
         let integrity = try run("integrity_check")
         #expect(integrity["status"] as? String == "success", "\(integrity)")
         #expect((integrity["data"] as? [String: String])?["page_check"] == "not applicable (PostgreSQL)", "\(integrity)")
+        // db_backup: pg_dump's custom format, checked with pg_restore --list, downloadable.
         let backup = try run("db_backup")
-        #expect(backup["status"] as? String == "error", "\(backup)")
-        #expect((backup["data"] as? [String: String])?["error"]?.contains("does not run on a PostgreSQL store yet") == true, "\(backup)")
+        #expect(backup["status"] as? String == "success", "\(backup)")
+        let backupData = backup["data"] as? [String: String] ?? [:]
+        #expect(backupData["format"] == "pg_dump custom" && Int(backupData["archive_entries"] ?? "") ?? 0 > 4, "\(backupData)")
+        let file = try UnixHTTP.get(daemon.socket, "/api/v4/jobs/\(backup["id"] as? String ?? "")/download")
+        #expect(file.status == 200 && Array(file.body.prefix(5)) == Array("PGDMP".utf8), "\(file.status)")
+        // A worker that needs SQLite itself ends in error, saying so.
+        let retention = try run("data_retention")
+        #expect(retention["status"] as? String == "error", "\(retention)")
+        #expect((retention["data"] as? [String: String])?["error"]?.contains("does not run on a PostgreSQL store yet") == true, "\(retention)")
         let everything = try UnixHTTP.get(daemon.socket, "/api/v4/jobs?per_page=200").text + daemon.log
         #expect(!everything.contains(PostgresTestCluster.superuserPassword) && !everything.contains("s3cret%2Dadmin"), "no job's data or log line names the DSN")
     }

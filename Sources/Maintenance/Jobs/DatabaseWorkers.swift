@@ -9,7 +9,7 @@ import Glibc
 /// (the copy reads one snapshot), verified with `PRAGMA quick_check`, newest `BackupsToKeep` kept.
 ///
 /// `data.step_delay_ms` throttles the copy (milliseconds between steps of 256 pages), to spare the
-/// disk on a busy host.
+/// disk on a busy host. On PostgreSQL: `pg_dump` of one snapshot (`PostgresBackup`; no throttle).
 public struct DatabaseBackupWorker: JobWorker {
     public let type = "db_backup"
     public let summary = "Online backup of the store, verified with quick_check; the newest BackupsToKeep are kept"
@@ -23,6 +23,7 @@ public struct DatabaseBackupWorker: JobWorker {
     public init() {}
 
     public func run(_ job: Job, _ ctx: JobContext) throws -> JobResult {
+        if let postgres = ctx.sql as? PostgresPool { return try PostgresBackup.run(job, ctx, postgres, type: type) }
         let artifact = try ctx.artifactWriter()
         let path = artifact.path
         // Checked: 0...60 000 ms, so the conversion below cannot trap.
