@@ -68,8 +68,8 @@ struct PostgresStoreEndToEndTests {
         let cluster = PostgresTestCluster.shared!
         let db = try cluster.createDatabase()
         let daemon = try DaemonProcess(dataDir: dir, config: config(cluster.dsn(database: db), runJobs: true))
-        func run(_ type: String) throws -> [String: Any] {
-            let created = try UnixHTTP.post(daemon.socket, "/api/v4/jobs", body: #"{"type":"\#(type)"}"#)
+        func run(_ type: String, data: String = "{}") throws -> [String: Any] {
+            let created = try UnixHTTP.post(daemon.socket, "/api/v4/jobs", body: #"{"type":"\#(type)","data":\#(data)}"#)
             let id = try #require(created.json()["id"] as? String, "\(created.text)")
             var last: [String: Any] = [:]
             _ = try eventually(timeout: 60) {
@@ -93,10 +93,24 @@ struct PostgresStoreEndToEndTests {
         #expect(backupData["format"] == "pg_dump custom" && Int(backupData["archive_entries"] ?? "") ?? 0 > 4, "\(backupData)")
         let file = try UnixHTTP.get(daemon.socket, "/api/v4/jobs/\(backup["id"] as? String ?? "")/download")
         #expect(file.status == 200 && Array(file.body.prefix(5)) == Array("PGDMP".utf8), "\(file.status)")
-        // A worker that needs SQLite itself ends in error, saying so.
+        // data_retention on Mattermost's tables: old posts and their reactions go, new ones stay.
+        let old = Int64(Date().timeIntervalSince1970 * 1000) - 400 * 86_400_000
+        try cluster.psql(db, """
+            CREATE TABLE posts (id varchar(26) PRIMARY KEY, createat bigint, message text);
+            CREATE TABLE reactions (userid varchar(26), postid varchar(26), emojiname varchar(64), createat bigint);
+            INSERT INTO posts SELECT 'old' || g, \(old) + g, 'x' FROM generate_series(1, 7) g;
+            INSERT INTO posts VALUES ('new1', \(old + 399 * 86_400_000), 'y');
+            INSERT INTO reactions VALUES ('u', 'old1', 'a', 0), ('u', 'new1', 'b', 0);
+            """)
         let retention = try run("data_retention")
-        #expect(retention["status"] as? String == "error", "\(retention)")
-        #expect((retention["data"] as? [String: String])?["error"]?.contains("does not run on a PostgreSQL store yet") == true, "\(retention)")
+        #expect(retention["status"] as? String == "success", "\(retention)")
+        #expect((retention["data"] as? [String: String])?["posts_deleted"] == "7", "\(retention)")
+        #expect(try cluster.psql(db, "SELECT string_agg(id, ',') FROM posts") == "new1")
+        #expect(try cluster.psql(db, "SELECT string_agg(postid, ',') FROM reactions") == "new1")
+        // A worker that needs SQLite itself ends in error, saying so.
+        let export = try run("message_export", data: #"{"start_time":"0","end_time":"1"}"#)
+        #expect(export["status"] as? String == "error", "\(export)")
+        #expect((export["data"] as? [String: String])?["error"]?.contains("does not run on a PostgreSQL store yet") == true, "\(export)")
         let everything = try UnixHTTP.get(daemon.socket, "/api/v4/jobs?per_page=200").text + daemon.log
         #expect(!everything.contains(PostgresTestCluster.superuserPassword) && !everything.contains("s3cret%2Dadmin"), "no job's data or log line names the DSN")
     }

@@ -8,7 +8,8 @@ import Glibc
 /// `data_retention`: deletes messages older than `DataRetentionSettings.MessageRetentionDays`
 /// (`data.retention_days` overrides it for one run) — posts and their reactions, file-info rows and
 /// thread rows where those tables exist — in batches of `BatchSize`, each batch one transaction, so a
-/// crash leaves a batch entirely deleted or entirely there. Newer rows are never touched.
+/// crash leaves a batch entirely deleted or entirely there. Newer rows are never touched. The same
+/// statements on SQLite and PostgreSQL.
 public struct DataRetentionWorker: JobWorker {
     public let type = "data_retention"
     public let summary = "Deletes posts (with their reactions, file infos and threads) older than the retention"
@@ -31,38 +32,36 @@ public struct DataRetentionWorker: JobWorker {
         let (span, overflow) = days.multipliedReportingOverflow(by: 86_400_000)
         guard days >= 1, !overflow else { throw JobFailure("the retention must be at least 1 day and at most 36500 days, got \(days)") }
         let cutoff = clock.nowMilliseconds() - span
-        let tables = Set(try ctx.sqlite().readSync { try $0.tableNames() })
-        guard tables.contains("Posts") else {
+        // Either store: the statements are the same (table names unquoted, so PostgreSQL folds them
+        // to Mattermost's lower-case tables).
+        let tables = Set(try ctx.sql.readSQLSync { try $0.tableNames() }.map { $0.lowercased() })
+        guard tables.contains("posts") else {
             ctx.log(.info, "no Posts table: nothing to delete")
             return .success(["posts_deleted": "0", "cutoff": "\(cutoff)"])
         }
-        let total = try ctx.sqlite().readSync { conn -> Int64 in
-            let s = try conn.cached("SELECT count(*) FROM Posts WHERE CreateAt < ?")
-            s.bind(1, cutoff)
-            defer { s.reset() }
-            _ = try s.step()
-            return s.int64(0)
+        let total = try ctx.sql.readSQLSync { conn -> Int64 in
+            try conn.first("SELECT count(*) FROM Posts WHERE CreateAt < ?", [.int(cutoff)]) { $0.int64(0) } ?? 0
         }
         ctx.log(.info, "\(total) posts older than \(days) days")
         var deleted: [String: Int] = ["Posts": 0, "Reactions": 0, "FileInfo": 0, "Threads": 0]
-        let related = ["Reactions", "FileInfo", "Threads"].filter(tables.contains)
+        let related = ["Reactions", "FileInfo", "Threads"].filter { tables.contains($0.lowercased()) }
+        let batchTable = ctx.sql.dialect == .postgres
+            ? "CREATE TEMP TABLE IF NOT EXISTS RetentionBatch (Id VARCHAR(26) PRIMARY KEY)"
+            : "CREATE TEMP TABLE IF NOT EXISTS RetentionBatch (Id TEXT PRIMARY KEY)"
         var done: Int64 = 0
         while done < total {
             try ctx.checkCancelled()
-            let batch = try ctx.sqlite().writeSync { conn -> [String: Int] in
+            let batch = try ctx.sql.writeSQLSync { conn -> [String: Int] in
                 try conn.transaction {
-                    try conn.execute("CREATE TEMP TABLE IF NOT EXISTS RetentionBatch (Id TEXT PRIMARY KEY)")
+                    try conn.execute(batchTable)
                     try conn.execute("DELETE FROM RetentionBatch")
-                    let pick = try conn.cached("INSERT INTO RetentionBatch SELECT Id FROM Posts WHERE CreateAt < ? ORDER BY CreateAt LIMIT ?")
-                    pick.bind(1, cutoff).bind(2, Int64(settings.batchSize))
-                    try pick.run()
+                    try conn.run("INSERT INTO RetentionBatch SELECT Id FROM Posts WHERE CreateAt < ? ORDER BY CreateAt LIMIT ?",
+                                 [.int(cutoff), .int(Int64(settings.batchSize))])
                     var counts: [String: Int] = [:]
                     for table in related {
-                        try conn.execute("DELETE FROM \(table) WHERE PostId IN (SELECT Id FROM RetentionBatch)")
-                        counts[table] = conn.changes
+                        counts[table] = try conn.run("DELETE FROM \(table) WHERE PostId IN (SELECT Id FROM RetentionBatch)", [])
                     }
-                    try conn.execute("DELETE FROM Posts WHERE Id IN (SELECT Id FROM RetentionBatch)")
-                    counts["Posts"] = conn.changes
+                    counts["Posts"] = try conn.run("DELETE FROM Posts WHERE Id IN (SELECT Id FROM RetentionBatch)", [])
                     return counts
                 }
             }
