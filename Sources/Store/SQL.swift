@@ -55,6 +55,23 @@ extension SQLConnection {
         return out
     }
 
+    /// Every row of a long query, without holding them all: on PostgreSQL (whose client library
+    /// would copy the whole result at once) through a server-side cursor fetched `batch` rows at a
+    /// time, which must run inside the caller's transaction; on SQLite the rows are stepped anyway.
+    public func streamRows(_ sql: String, _ parameters: [SQLValue], batch: Int = 10_000, _ row: (any SQLRow) throws -> Void) throws {
+        guard dialect == .postgres else { return try query(sql, parameters, row) }
+        try run("DECLARE steward_rows NO SCROLL CURSOR FOR " + sql, parameters)
+        defer { try? execute("CLOSE steward_rows") }
+        while true {
+            var n = 0
+            try query("FETCH \(batch) FROM steward_rows", []) { r in
+                n += 1
+                try row(r)
+            }
+            if n < batch { return }
+        }
+    }
+
     /// Every row mapped by `map`.
     public func all<T>(_ sql: String, _ parameters: [SQLValue] = [], _ map: (any SQLRow) throws -> T) throws -> [T] {
         var out: [T] = []

@@ -107,10 +107,23 @@ struct PostgresStoreEndToEndTests {
         #expect((retention["data"] as? [String: String])?["posts_deleted"] == "7", "\(retention)")
         #expect(try cluster.psql(db, "SELECT string_agg(id, ',') FROM posts") == "new1")
         #expect(try cluster.psql(db, "SELECT string_agg(postid, ',') FROM reactions") == "new1")
-        // A worker that needs SQLite itself ends in error, saying so.
-        let export = try run("message_export", data: #"{"start_time":"0","end_time":"1"}"#)
-        #expect(export["status"] as? String == "error", "\(export)")
-        #expect((export["data"] as? [String: String])?["error"]?.contains("does not run on a PostgreSQL store yet") == true, "\(export)")
+        // message_export: more posts than one cursor fetch, in CreateAt order, into the zip.
+        try cluster.psql(db, """
+            CREATE TABLE channels (id varchar(26) PRIMARY KEY, name varchar(64));
+            CREATE TABLE users (id varchar(26) PRIMARY KEY, username varchar(64));
+            INSERT INTO channels VALUES ('c1', 'town-square'); INSERT INTO users VALUES ('u1', 'alice');
+            ALTER TABLE posts ADD COLUMN channelid varchar(26), ADD COLUMN userid varchar(26);
+            INSERT INTO posts SELECT 'e' || lpad(g::text, 6, '0'), 1000 + g, 'line "' || g || '", with a comma', 'c1', 'u1' FROM generate_series(1, 12000) g;
+            """)
+        let export = try run("message_export", data: #"{"start_time":"1000","end_time":"20000"}"#)
+        #expect(export["status"] as? String == "success", "\(export)")
+        #expect((export["data"] as? [String: String])?["messages_exported"] == "12000", "\(export)")
+        let zip = try UnixHTTP.get(daemon.socket, "/api/v4/jobs/\(export["id"] as? String ?? "")/download")
+        #expect(zip.status == 200 && Array(zip.body.prefix(2)) == Array("PK".utf8))
+        let zipPath = dir + "/export.zip"
+        try Data(zip.body).write(to: URL(fileURLWithPath: zipPath))
+        let csv = try Command.run("/usr/bin/env", ["python3", "-c", "import zipfile,sys; d=zipfile.ZipFile(sys.argv[1]).read('messages.csv').decode(); l=d.split('\\r\\n'); print(len(l)-2); print(l[1]); print(l[-2])", zipPath])
+        #expect(csv.stdout == "12000\ne000001,1001,c1,town-square,u1,alice,\"line \"\"1\"\", with a comma\"\ne012000,13000,c1,town-square,u1,alice,\"line \"\"12000\"\", with a comma\"\n", "\(csv.stdout) \(csv.stderr)")
         let everything = try UnixHTTP.get(daemon.socket, "/api/v4/jobs?per_page=200").text + daemon.log
         #expect(!everything.contains(PostgresTestCluster.superuserPassword) && !everything.contains("s3cret%2Dadmin"), "no job's data or log line names the DSN")
     }

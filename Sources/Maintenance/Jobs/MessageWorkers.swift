@@ -101,9 +101,9 @@ public struct MessageExportWorker: JobWorker {
         guard let start = try parameters.integer("start_time", in: job), let end = try parameters.integer("end_time", in: job), start <= end else {
             throw JobFailure("data.start_time and data.end_time (milliseconds, start <= end) are required")
         }
-        let tables = Set(try ctx.sqlite().readSync { try $0.tableNames() })
-        guard tables.contains("Posts") else { throw JobFailure("the store has no Posts table") }
-        let channels = tables.contains("Channels"), users = tables.contains("Users")
+        let tables = Set(try ctx.sql.readSQLSync { try $0.tableNames() }.map { $0.lowercased() })
+        guard tables.contains("posts") else { throw JobFailure("the store has no Posts table") }
+        let channels = tables.contains("channels"), users = tables.contains("users")
         let artifact = try ctx.artifactWriter()
         let fd = try artifact.create()
         defer { close(fd) }
@@ -111,10 +111,12 @@ public struct MessageExportWorker: JobWorker {
         try zip.begin("messages.csv")
         var pending = Array("post_id,create_at,channel_id,channel_name,user_id,username,message\r\n".utf8)
         var rows = 0
-        try ctx.sqlite().readSync { conn in
-            try conn.execute("BEGIN")
+        // One snapshot: the count and the rows agree, and rows written meanwhile are not half in.
+        let begin = ctx.sql.dialect == .postgres ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN"
+        try ctx.sql.readSQLSync { conn in
+            try conn.execute(begin)
             defer { try? conn.execute("COMMIT") }
-            let total = try Self.count(conn, start, end)
+            let total = try conn.first("SELECT count(*) FROM Posts WHERE CreateAt >= ? AND CreateAt < ?", [.int(start), .int(end)]) { $0.int64(0) } ?? 0
             let sql = """
                 SELECT P.Id, P.CreateAt, P.ChannelId, \(channels ? "C.Name" : "''"), P.UserId, \(users ? "U.Username" : "''"), P.Message
                 FROM Posts AS P
@@ -122,10 +124,7 @@ public struct MessageExportWorker: JobWorker {
                 \(users ? "LEFT JOIN Users AS U ON U.Id = P.UserId" : "")
                 WHERE P.CreateAt >= ? AND P.CreateAt < ? ORDER BY P.CreateAt, P.Id
                 """
-            let s = try conn.cached(sql)
-            s.bind(1, start).bind(2, end)
-            defer { s.reset() }
-            while try s.step() {
+            try conn.streamRows(sql, [.int(start), .int(end)]) { s in
                 rows += 1
                 let line = [s.string(0), String(s.int64(1)), s.string(2), s.string(3), s.string(4), s.string(5), s.string(6)]
                     .map { CSV.field($0 ?? "") }.joined(separator: ",") + "\r\n"
@@ -147,14 +146,6 @@ public struct MessageExportWorker: JobWorker {
         try artifact.commit()
         ctx.log(.info, "exported \(rows) posts")
         return .success(["messages_exported": "\(rows)"])
-    }
-
-    private static func count(_ conn: Connection, _ start: Int64, _ end: Int64) throws -> Int64 {
-        let s = try conn.cached("SELECT count(*) FROM Posts WHERE CreateAt >= ? AND CreateAt < ?")
-        s.bind(1, start).bind(2, end)
-        defer { s.reset() }
-        _ = try s.step()
-        return s.int64(0)
     }
 }
 
