@@ -73,28 +73,30 @@ extension DatabasePool {
     /// Ends each write of a batch; writes that met another connection's lock go to a thread that
     /// may wait for it.
     func finish(_ batch: [CombinedWrite], _ outcomes: [CombinedOutcome]) {
-        var busy: [CombinedWrite] = []
-        for (write, outcome) in zip(batch, outcomes) {
-            switch outcome {
-            case .committed: write.finish(nil)
-            case .failed(let error): write.finish(error)
-            case .busy: busy.append(write)
-            }
-        }
+        let busy = Self.end(batch, outcomes, busy: nil)
         guard !busy.isEmpty else { return }
         BlockingPool.shared.submit { [busy] in
             let epoch = self.statementEpoch
             let outcomes = self.writer.withLock { conn in Self.commitTogether(busy.map(\.run), on: conn, epoch: epoch) }
-            for (write, outcome) in zip(busy, outcomes) {
-                switch outcome {
-                case .committed: write.finish(nil)
-                case .failed(let error): write.finish(error)
-                // Even with SQLite's busy timeout: the lock was held past it.
-                case .busy: write.finish(SQLiteError(code: 5, message: "database is locked"))
-                }
-            }
+            // Even with SQLite's busy timeout: the lock was held past it.
+            _ = Self.end(busy, outcomes, busy: SQLiteError(code: 5, message: "database is locked"))
             self.afterWriterReleased()
         }
+    }
+
+    /// Finishes the writes that committed or failed; returns those that met a lock, or, given
+    /// `busy`, finishes them with it too.
+    private static func end(_ batch: [CombinedWrite], _ outcomes: [CombinedOutcome], busy: (any Error)?) -> [CombinedWrite] {
+        var waiting: [CombinedWrite] = []
+        for (write, outcome) in zip(batch, outcomes) {
+            switch outcome {
+            case .committed: write.finish(nil)
+            case .failed(let error): write.finish(error)
+            case .busy:
+                if let busy { write.finish(busy) } else { waiting.append(write) }
+            }
+        }
+        return waiting
     }
 
     /// Called by every holder of the writer right after letting it go: commits what waits.
@@ -118,8 +120,10 @@ extension DatabasePool {
     /// Runs `runs` in one transaction on the writer `conn` (its lock held by the caller); when one
     /// of them fails, the transaction is rolled back and each is run alone.
     static func commitTogether(_ runs: [(Connection) throws -> Void], on conn: Connection, epoch: Int) -> [CombinedOutcome] {
-        conn.refreshStatementCache(epoch: epoch)
-        defer { if conn.isInTransaction { try? conn.execute("ROLLBACK") } }
+        onWriter(conn, epoch: epoch) { conn in outcomes(of: runs, on: conn) }
+    }
+
+    private static func outcomes(of runs: [(Connection) throws -> Void], on conn: Connection) -> [CombinedOutcome] {
         if runs.count > 1 {
             do {
                 try conn.execute("BEGIN IMMEDIATE")

@@ -67,7 +67,7 @@ public final class DatabasePool: @unchecked Sendable {
 
     /// A body's run on the writer, whoever holds its lock: current statements, and never left
     /// inside a transaction (a failed body must not keep the one writer in one).
-    private static func onWriter<T>(_ conn: Connection, epoch: Int, _ body: (Connection) throws -> T) throws -> T {
+    static func onWriter<T>(_ conn: Connection, epoch: Int, _ body: (Connection) throws -> T) rethrows -> T {
         conn.refreshStatementCache(epoch: epoch)
         defer { if conn.isInTransaction { try? conn.execute("ROLLBACK") } }
         return try body(conn)
