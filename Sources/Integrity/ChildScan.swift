@@ -102,9 +102,7 @@ enum ChildScan {
         return (s.int64(0), s.int64(1))
     }
 
-    static func quote(_ identifier: String) -> String {
-        "\"" + identifier.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\""
-    }
+    static func quote(_ identifier: String) -> String { quotedIdentifier(identifier) }
 
     /// Scans every unit, one thread per connection (each in a read transaction on the same
     /// snapshot), taking units in order as they finish the previous one.

@@ -14,6 +14,7 @@ public struct IntegrityReport: Sendable {
     public var truncated: [String]
     /// Records in the answer.
     public var recordCount: Int
+    /// Rows the scan read (0 on PostgreSQL, where the server reads them for Mattermost's queries).
     public var rowsScanned: Int
     /// Time spent reading parent keys and scanning child tables, in milliseconds.
     public var parentMilliseconds: Int
@@ -96,16 +97,22 @@ public final class IntegrityChecker: Sendable {
         return try pool.readSnapshot(upTo: options.threads) { conns in try Self.run(conns, options) }
     }
 
-    static func run(_ conns: [Connection], _ options: Options) throws -> IntegrityReport {
-        let conn = conns[0]
-        let schema = try Schema(conn)
+    /// The checks of a run, in the answer's order: Mattermost's 41, Steward's own where its tables
+    /// are (its own store), then the configured ones. Both stores answer in this order.
+    static func checkList(_ options: Options, hasTable: (String) -> Bool) -> [IntegrityCheck] {
         var checks = MattermostRelations.checks
-        // Steward's own relations follow Mattermost's 41 where its tables are (its own store).
-        checks += StewardRelations.checks.filter { c in c.parts.allSatisfy { schema.has(table: $0.parentTable) && schema.has(table: $0.childTable) } }
+        checks += StewardRelations.checks.filter { c in c.parts.allSatisfy { hasTable($0.parentTable) && hasTable($0.childTable) } }
         checks += options.configured.map { c in
             IntegrityCheck([Relation(parent: c.parentTable, parentKey: c.parentKey, child: c.childTable, foreignKey: c.childForeignKey,
                                      childId: c.childIdColumn.isEmpty ? nil : c.childIdColumn, skipEmpty: c.skipEmpty)])
         }
+        return checks
+    }
+
+    static func run(_ conns: [Connection], _ options: Options) throws -> IntegrityReport {
+        let conn = conns[0]
+        let schema = try Schema(conn)
+        var checks = checkList(options) { schema.has(table: $0) }
         if options.discoverForeignKeys {
             let known = Set(checks.flatMap(\.parts).map { RelationKey($0) })
             checks += try schema.declaredForeignKeys(conn).filter { !known.contains(RelationKey($0)) }.map { IntegrityCheck([$0]) }
@@ -147,7 +154,6 @@ private struct Run {
         self.schema = schema
     }
 
-    static func quote(_ identifier: String) -> String { "\"" + identifier.replacingQuotes() + "\"" }
 
     mutating func execute(_ checks: [IntegrityCheck], _ conns: [Connection]) throws {
         let conn = conns[0]
@@ -243,11 +249,22 @@ private struct Run {
 
 
     func report(_ checks: [IntegrityCheck]) -> IntegrityReport {
+        IntegrityReport.assemble(
+            checks, collectors: collectors, errors: errors, skipped: skipped, limit: options.maxRecordsPerRelation,
+            rowsScanned: rowsScanned, parentMilliseconds: parentMilliseconds, childMilliseconds: childMilliseconds)
+    }
+}
+
+extension IntegrityReport {
+    /// The report of a run, whichever store it read: each check's outcome from the collectors of
+    /// its relations (an absent table, `skipped`, answers with no records; a check in `errors`
+    /// with its error), the true orphan counts, and the checks cut at `limit`.
+    static func assemble(_ checks: [IntegrityCheck], collectors: [Relation: [OrphanCollector]], errors: [Int: String], skipped: [Int],
+                         limit: Int, rowsScanned: Int, parentMilliseconds: Int, childMilliseconds: Int) -> IntegrityReport {
         var outcomes: [IntegrityAnswer.Outcome] = []
         var counts: [(String, Int)] = []
         var truncated: [String] = []
         var recordCount = 0
-        let limit = options.maxRecordsPerRelation
         for (i, check) in checks.enumerated() {
             var o = IntegrityAnswer.Outcome(
                 parentName: check.parentName, childName: check.childName, parentIDAttr: check.parentIdAttr,
@@ -271,14 +288,6 @@ private struct Run {
             answer: IntegrityAnswer(outcomes), skipped: skipped.map { checks[$0].name }, orphanCounts: counts,
             truncated: truncated, recordCount: recordCount, rowsScanned: rowsScanned,
             parentMilliseconds: parentMilliseconds, childMilliseconds: childMilliseconds)
-    }
-}
-
-extension String {
-    fileprivate func replacingQuotes() -> String {
-        var out = ""
-        for c in self { out += c == "\"" ? "\"\"" : String(c) }
-        return out
     }
 }
 

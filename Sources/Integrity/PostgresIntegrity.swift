@@ -21,63 +21,34 @@ enum PostgresIntegrity {
         }
         func has(_ table: String) -> Bool { columns[table.lowercased()] != nil }
 
-        var checks = MattermostRelations.checks
-        checks += StewardRelations.checks.filter { c in c.parts.allSatisfy { has($0.parentTable) && has($0.childTable) } }
-        checks += options.configured.map { c in
-            IntegrityCheck([Relation(parent: c.parentTable, parentKey: c.parentKey, child: c.childTable, foreignKey: c.childForeignKey,
-                                     childId: c.childIdColumn.isEmpty ? nil : c.childIdColumn, skipEmpty: c.skipEmpty)])
-        }
+        let checks = IntegrityChecker.checkList(options) { has($0) }
         let spill = OrphanSpill()
-        var outcomes: [IntegrityAnswer.Outcome] = []
-        var skipped: [String] = [], counts: [(check: String, count: Int)] = [], truncated: [String] = []
-        var recordCount = 0, rowsScanned = 0, collectorID = 0
+        var collectors: [Relation: [OrphanCollector]] = [:]
+        var errors: [Int: String] = [:], skipped: [Int] = []
         let started = ContinuousClock.now
         for (i, check) in checks.enumerated() {
-            var outcome = IntegrityAnswer.Outcome(
-                parentName: check.parentName, childName: check.childName, parentIDAttr: check.parentIdAttr,
-                childIDAttr: check.childIdAttr, err: nil, parts: [], limit: options.maxRecordsPerRelation)
-            defer {
-                outcomes.append(outcome)
-                options.progress?(i + 1, checks.count)
-            }
+            defer { options.progress?(i + 1, checks.count) }
             if check.parts.contains(where: { !has($0.parentTable) || !has($0.childTable) }) {
-                skipped.append(check.name)
-                counts.append((check.name, 0))
+                skipped.append(i)
                 continue
             }
             if let missing = missingColumn(check, columns) {
-                outcome.err = "no such column: \(missing)"
+                errors[i] = "no such column: \(missing)"
                 continue
             }
-            var total = 0
-            for part in check.parts {
-                var collector = OrphanCollector(limit: options.maxRecordsPerRelation, spill: spill, id: collectorID, preordered: true)
-                collectorID += 1
-                try conn.execute("DECLARE orphans NO SCROLL CURSOR FOR " + sql(part))
-                while true {
-                    let batch = try conn.query("FETCH \(fetchSize) FROM orphans").rows
-                    for row in batch {
-                        try collector.add(OrphanedRecord(parentID: row[0], childID: part.childIdColumn == nil ? nil : row[1]))
-                    }
-                    if batch.count < fetchSize { break }
+            // A relation named by two checks is read once, as on SQLite.
+            for part in check.parts where collectors[part] == nil {
+                var collector = OrphanCollector(limit: options.maxRecordsPerRelation, spill: spill, id: collectors.count, preordered: true)
+                try conn.streamRows(sql(part), [], batch: fetchSize) { row in
+                    try collector.add(OrphanedRecord(parentID: row.string(0), childID: part.childIdColumn == nil ? nil : row.string(1)))
                 }
-                try conn.execute("CLOSE orphans")
                 try collector.finish()
-                total += collector.total
-                outcome.parts.append([collector])
+                collectors[part] = [collector]
             }
-            counts.append((check.name, total))
-            if options.maxRecordsPerRelation > 0 && total > options.maxRecordsPerRelation {
-                truncated.append(check.name)
-                total = options.maxRecordsPerRelation
-            }
-            recordCount += total
-            rowsScanned += total
         }
-        let ms = Int((ContinuousClock.now - started) / .milliseconds(1))
-        return IntegrityReport(
-            answer: IntegrityAnswer(outcomes), skipped: skipped, orphanCounts: counts, truncated: truncated,
-            recordCount: recordCount, rowsScanned: rowsScanned, parentMilliseconds: 0, childMilliseconds: ms)
+        return IntegrityReport.assemble(
+            checks, collectors: collectors, errors: errors, skipped: skipped, limit: options.maxRecordsPerRelation,
+            rowsScanned: 0, parentMilliseconds: 0, childMilliseconds: Int((ContinuousClock.now - started) / .milliseconds(1)))
     }
 
     /// Mattermost's query for one relation (its `getOrphanedRecords`): the child's foreign key (and
@@ -104,7 +75,7 @@ enum PostgresIntegrity {
            name.unicodeScalars.allSatisfy({ ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) || $0 == "_" }) {
             return name
         }
-        return "\"" + name.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\""
+        return quotedIdentifier(name)
     }
 
     static func literal(_ s: String) -> String {

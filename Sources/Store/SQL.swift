@@ -7,6 +7,12 @@ public enum SQLDialect: String, Sendable, Equatable {
     case postgres
 }
 
+/// An identifier (table, column) as SQL text in double quotes, quotes inside doubled: the same on
+/// SQLite and PostgreSQL, so a name read from a catalogue or a config cannot become SQL.
+public func quotedIdentifier(_ name: String) -> String {
+    "\"" + name.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\""
+}
+
 /// A statement parameter.
 public enum SQLValue: Sendable, Equatable, ExpressibleByStringLiteral, ExpressibleByIntegerLiteral {
     case text(String)

@@ -18,7 +18,7 @@ enum PostgresOptimize {
         ctx.log(.info, "vacuuming and analyzing \(tables.count) tables")
         for (i, table) in tables.enumerated() {
             try ctx.checkCancelled()
-            try conn.execute("VACUUM (ANALYZE) \(quote(table))")
+            try conn.execute("VACUUM (ANALYZE) \(quotedIdentifier(table))")
             ctx.progress((i + 1) * 95 / max(tables.count, 1))
         }
         let after = try size()
@@ -26,10 +26,5 @@ enum PostgresOptimize {
         return .success([
             "size_before_bytes": "\(before)", "size_after_bytes": "\(after)", "tables": "\(tables.count)", "vacuumed": "true",
         ])
-    }
-
-    /// A quoted identifier (a table name read from the catalogue, quoted all the same).
-    static func quote(_ name: String) -> String {
-        "\"" + name.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\""
     }
 }
