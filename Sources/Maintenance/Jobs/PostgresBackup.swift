@@ -52,8 +52,11 @@ enum PostgresBackup {
         defer { close(input) }
         var listed: [Int32] = [-1, -1]
         guard ChildProcess.pipeCloseOnExec(&listed) else { throw JobFailure("pipe: \(String(cString: strerror(errno)))") }
-        var restore = try ChildProcess(tool("pg_restore"), ["--list"], environment: ["LC_ALL": "C"], stdin: input, stdout: listed[1])
+        defer { close(listed[0]) }
+        let spawned = Result { try ChildProcess(tool("pg_restore"), ["--list"], environment: ["LC_ALL": "C"], stdin: input, stdout: listed[1]) }
+        // Our copy of the write end goes at once, so the read below ends when pg_restore exits.
         close(listed[1])
+        var restore = try spawned.get()
         var toc: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
@@ -62,7 +65,6 @@ enum PostgresBackup {
             guard n > 0 else { break }
             toc += buffer[0..<n]
         }
-        close(listed[0])
         let result = try restore.wait { false }
         guard result.status == 0 else { throw JobFailure("the backup failed verification: pg_restore --list: \(result.stderr)") }
         return String(decoding: toc, as: UTF8.self).split(separator: "\n").filter { !$0.hasPrefix(";") && !$0.isEmpty }.count

@@ -7,7 +7,7 @@ import Testing
 
 /// Mattermost's database config store on both stores: SQLite (the embedded default) and a real
 /// PostgreSQL server (the tests' own cluster).
-@Suite(.serialized) struct PostgresConfigStoreTests {
+@Suite(.serialized) struct DatabaseConfigStoreTests {
     let dir: String
 
     init() throws {
