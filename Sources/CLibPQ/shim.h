@@ -30,6 +30,10 @@ typedef struct {
     int (*serverVersion)(const PGconn *conn);
     int (*backendPID)(const PGconn *conn);
     PQnoticeProcessor (*setNoticeProcessor)(PGconn *conn, PQnoticeProcessor proc, void *arg);
+    PGresult *(*prepare)(PGconn *conn, const char *stmtName, const char *query, int nParams, const Oid *paramTypes);
+    PGresult *(*execPrepared)(PGconn *conn, const char *stmtName, int nParams, const char *const *paramValues,
+                              const int *paramLengths, const int *paramFormats, int resultFormat);
+    int (*getlength)(const PGresult *res, int tup_num, int field_num);
 } steward_pq_api;
 
 /* A notice processor that drops notices: libpq's default prints them on stderr. */
@@ -60,6 +64,9 @@ static inline const char *steward_pq_load(steward_pq_api *api) {
     STEWARD_PQ_SYM(serverVersion, "PQserverVersion")
     STEWARD_PQ_SYM(backendPID, "PQbackendPID")
     STEWARD_PQ_SYM(setNoticeProcessor, "PQsetNoticeProcessor")
+    STEWARD_PQ_SYM(prepare, "PQprepare")
+    STEWARD_PQ_SYM(execPrepared, "PQexecPrepared")
+    STEWARD_PQ_SYM(getlength, "PQgetlength")
 #undef STEWARD_PQ_SYM
     return NULL;
 }

@@ -53,9 +53,27 @@ public struct PGRows: Sendable {
     public var scalar: String? { rows.first?.first ?? nil }
 }
 
+/// One row of a live libpq result, its text values read in place (valid while the result is).
+public struct PGResultRow {
+    let pq: steward_pq_api
+    let result: OpaquePointer
+    let row: Int32
+
+    public var columnCount: Int { Int(pq.nfields!(result)) }
+    public func isNull(_ column: Int32) -> Bool { column >= pq.nfields!(result) || pq.getisnull!(result, row, column) == 1 }
+    public func string(_ column: Int32) -> String? {
+        isNull(column) ? nil : pq.getvalue!(result, row, column).map { String(cString: $0) }
+    }
+    public func withText<T>(_ column: Int32, _ body: (UnsafeBufferPointer<UInt8>?) -> T) -> T {
+        guard !isNull(column), let p = pq.getvalue!(result, row, column) else { return body(nil) }
+        return p.withMemoryRebound(to: UInt8.self, capacity: 1) { body(UnsafeBufferPointer(start: $0, count: Int(pq.getlength!(result, row, column)))) }
+    }
+}
+
 /// One libpq connection, used by one thread at a time (the caller serializes).
 ///
-/// Statements are sent with `PQexecParams` and text parameters, so values never become SQL text.
+/// Statements are sent with text parameters (`PQexecParams`, or `PQexecPrepared` for a statement
+/// seen before), so values never become SQL text.
 /// libpq's notices are dropped (its default prints them on stderr); the password is used only to
 /// connect and never appears in an error.
 public final class PGConnection: @unchecked Sendable {
@@ -119,15 +137,85 @@ public final class PGConnection: @unchecked Sendable {
     /// Runs one statement with text parameters (`$1`, `$2`, …; nil is NULL) and returns its rows.
     @discardableResult
     public func query(_ sql: String, _ parameters: [String?] = []) throws(PGError) -> PGRows {
+        do {
+            return try withResult(sql, parameters) { rows($0) }
+        } catch let e as PGError {
+            throw e
+        } catch {
+            // `rows` does not throw: only libpq's errors get here.
+            throw PGError(kind: .statement, message: "\(error)")
+        }
+    }
+
+    /// Runs one statement and hands `body` its result while it lives (values are read in place by
+    /// `PGResultRow`, not copied). A statement seen before runs prepared: parsed and planned once
+    /// per connection, as Mattermost's driver does with `db.Prepare`; a statement seen once (a
+    /// per-table integrity query) is not worth the extra round trip of preparing it.
+    public func withResult<T>(_ sql: String, _ parameters: [String?], _ body: (OpaquePointer) throws -> T) throws -> T {
         let copies = parameters.map { $0.map { strdup($0) } ?? nil }
         defer { copies.forEach { free($0) } }
-        let result = copies.map { UnsafePointer($0) }.withUnsafeBufferPointer { p in
-            pq.execParams!(handle, sql, Int32(p.count), nil, p.baseAddress, nil, nil, 0)
+        let result = try copies.map { UnsafePointer($0) }.withUnsafeBufferPointer { p throws(PGError) in
+            try send(sql, count: Int32(p.count), values: p.baseAddress)
         }
         defer { pq.clear!(result) }
         try check(result)
-        return rows(result!)
+        return try body(result!)
     }
+
+    /// Statement names by SQL text on this connection, and statements seen once (to be prepared
+    /// when seen again). Both bounded: past `preparedLimit` they are dropped with DEALLOCATE ALL.
+    private var prepared: [String: String] = [:]
+    private var seenOnce: Set<String> = []
+    private var preparedNames = 0
+    static let preparedLimit = 256
+
+    /// Prepared statements on this connection (tests).
+    public var preparedCount: Int { prepared.count }
+
+    private func send(_ sql: String, count: Int32, values: UnsafePointer<UnsafePointer<CChar>?>?) throws(PGError) -> OpaquePointer? {
+        if let name = prepared[sql] {
+            let result = pq.execPrepared!(handle, name, count, values, nil, nil, 0)
+            // Gone from the server (DISCARD ALL, a pooler) or its result type changed under it
+            // (a column added): forget it and run the text once more.
+            guard let result, let state = pq.resultErrorField!(result, Int32(UInt8(ascii: "C"))).map({ String(cString: $0) }),
+                  state == "26000" || state == "0A000" else { return result }
+            pq.clear!(result)
+            prepared[sql] = nil
+            return pq.execParams!(handle, sql, count, nil, values, nil, nil, 0)
+        }
+        guard Self.preparable(sql), seenOnce.remove(sql) != nil else {
+            if Self.preparable(sql) {
+                if seenOnce.count >= Self.preparedLimit { seenOnce.removeAll() }
+                seenOnce.insert(sql)
+            }
+            return pq.execParams!(handle, sql, count, nil, values, nil, nil, 0)
+        }
+        if prepared.count >= Self.preparedLimit {
+            try execute("DEALLOCATE ALL")
+            prepared.removeAll()
+        }
+        preparedNames += 1
+        let name = "steward_\(preparedNames)"
+        let preparing = pq.prepare!(handle, name, sql, count, nil)
+        defer { pq.clear!(preparing) }
+        try check(preparing)
+        prepared[sql] = name
+        return pq.execPrepared!(handle, name, count, values, nil, nil, 0)
+    }
+
+    /// Plain DML only (what `PREPARE` takes): cursor commands and other utility statements run
+    /// as text.
+    static func preparable(_ sql: String) -> Bool {
+        let head = sql.utf8.prefix(7).map { $0 | 0x20 }
+        for keyword in ["select", "insert", "update", "delete", "with "] where head.starts(with: keyword.utf8) { return true }
+        return false
+    }
+
+    /// The row count of a result and one row of it, read in place.
+    public func rowCount(_ result: OpaquePointer) -> Int { Int(pq.ntuples!(result)) }
+    public func row(_ result: OpaquePointer, _ index: Int) -> PGResultRow { PGResultRow(pq: pq, result: result, row: Int32(index)) }
+    /// Rows a statement changed (INSERT, UPDATE, DELETE), from `PQcmdTuples`.
+    public func affected(_ result: OpaquePointer) -> Int { pq.cmdTuples!(result).flatMap { Int(String(cString: $0)) } ?? 0 }
 
     /// Runs `body` in a transaction: committed when it returns, rolled back when it throws.
     public func transaction<T>(_ isolation: String = "READ COMMITTED", _ body: () throws -> T) throws -> T {
@@ -167,8 +255,7 @@ public final class PGConnection: @unchecked Sendable {
                 pq.getisnull!(result, Int32(r), Int32(c)) == 1 ? nil : pq.getvalue!(result, Int32(r), Int32(c)).map { String(cString: $0) }
             })
         }
-        let affected = pq.cmdTuples!(result).flatMap { Int(String(cString: $0)) } ?? 0
-        return PGRows(columns: columns, rows: rows, affected: affected)
+        return PGRows(columns: columns, rows: rows, affected: affected(result))
     }
 
     private static func trimmed(_ message: UnsafePointer<CChar>?) -> String {

@@ -27,6 +27,40 @@ struct PGConnectionTests {
         #expect(c.serverVersion >= 150000)
     }
 
+    /// A statement seen again runs prepared (parsed and planned once per connection); one seen
+    /// once, and cursor commands, are not prepared. A prepared statement the server no longer has,
+    /// or whose result changed shape under it, runs as text again instead of failing.
+    @Test func repeatedStatementsArePreparedAndSurviveTheServerForgettingThem() throws {
+        let db = try cluster.createDatabase()
+        let c = try connect(db)
+        try c.execute("CREATE TABLE T (Id bigint PRIMARY KEY, V text)")
+        let insert = "INSERT INTO T (Id, V) VALUES ($1, $2)"
+        try c.query(insert, ["1", "one"])
+        #expect(c.preparedCount == 0, "seen once: sent as text")
+        try c.query(insert, ["2", "two"])
+        try c.query(insert, ["3", "three"])
+        #expect(c.preparedCount == 1)
+        #expect(try cluster.psql(db, "SELECT count(*) FROM T") == "3")
+        #expect(try c.query("SELECT count(*) FROM pg_prepared_statements").scalar == "1", "one statement on the server")
+
+        let select = "SELECT * FROM T WHERE Id = $1"
+        #expect(try c.query(select, ["1"]).rows == [["1", "one"]])
+        #expect(try c.query(select, ["2"]).rows == [["2", "two"]])
+        #expect(c.preparedCount == 2)
+        // The result type changes under the prepared statement (0A000 on its next run).
+        try c.execute("ALTER TABLE T ADD COLUMN W text DEFAULT 'w'")
+        #expect(try c.query(select, ["3"]).rows == [["3", "three", "w"]])
+        // The server forgets every prepared statement (26000 on their next run).
+        try c.execute("DEALLOCATE ALL")
+        try c.query(insert, ["4", "four"])
+        #expect(try c.query(select, ["4"]).rows == [["4", "four", "w"]])
+
+        try c.execute("BEGIN")
+        for _ in 0..<3 { try c.query("DECLARE cur NO SCROLL CURSOR FOR SELECT Id FROM T"); try c.execute("CLOSE cur") }
+        try c.execute("COMMIT")
+        #expect(try c.query("SELECT count(*) FROM pg_prepared_statements WHERE statement ILIKE 'DECLARE%'").scalar == "0")
+    }
+
     @Test func md5AndScramPasswordsBothLogIn() throws {
         let db = try cluster.createDatabase()
         try cluster.psql(db, "SET password_encryption = 'md5'; CREATE ROLE md5user LOGIN PASSWORD 'md5-pass-1'")

@@ -15,12 +15,13 @@ extension PGConnection: SQLConnection {
 
     @discardableResult
     public func run(_ sql: String, _ parameters: [SQLValue]) throws -> Int {
-        try query(PostgresSQL.numbered(sql), parameters.map(PostgresSQL.text)).affected
+        try withResult(PostgresSQL.numbered(sql), parameters.map(PostgresSQL.text)) { affected($0) }
     }
 
     public func query(_ sql: String, _ parameters: [SQLValue], _ row: (any SQLRow) throws -> Void) throws {
-        let rows = try query(PostgresSQL.numbered(sql), parameters.map(PostgresSQL.text))
-        for values in rows.rows { try row(PGRow(values: values)) }
+        try withResult(PostgresSQL.numbered(sql), parameters.map(PostgresSQL.text)) { result in
+            for i in 0..<rowCount(result) { try row(PGRow(self.row(result, i))) }
+        }
     }
 
     public func transaction<T>(_ body: () throws -> T) throws -> T {
@@ -34,20 +35,31 @@ extension PGConnection: SQLConnection {
     }
 }
 
-/// One row of text values (PostgreSQL's text format: integers as digits, booleans `t`/`f`).
+/// One row in PostgreSQL's text format (integers as digits, booleans `t`/`f`), read in place.
 struct PGRow: SQLRow {
-    let values: [String?]
+    let row: PGResultRow
+    init(_ row: PGResultRow) { self.row = row }
 
-    func string(_ column: Int32) -> String? { Int(column) < values.count ? values[Int(column)] : nil }
+    func string(_ column: Int32) -> String? { row.string(column) }
     func int64(_ column: Int32) -> Int64 {
-        guard let s = string(column) else { return 0 }
-        return Int64(s) ?? (s == "t" ? 1 : 0)
+        row.withText(column) { text in
+            guard let text, !text.isEmpty else { return 0 }
+            if text.count == 1, text[0] == UInt8(ascii: "t") { return 1 }
+            var n: Int64 = 0
+            var negative = false
+            for (i, b) in text.enumerated() {
+                if i == 0, b == UInt8(ascii: "-") { negative = true; continue }
+                guard b >= 48, b <= 57 else { return 0 }
+                let (m, o1) = n.multipliedReportingOverflow(by: 10)
+                let (a, o2) = m.addingReportingOverflow(Int64(b - 48))
+                if o1 || o2 { return 0 }
+                n = a
+            }
+            return negative ? -n : n
+        }
     }
-    func isNull(_ column: Int32) -> Bool { string(column) == nil }
-    func withText<T>(_ column: Int32, _ body: (UnsafeBufferPointer<UInt8>?) -> T) -> T {
-        guard var s = string(column) else { return body(nil) }
-        return s.withUTF8 { body($0) }
-    }
+    func isNull(_ column: Int32) -> Bool { row.isNull(column) }
+    func withText<T>(_ column: Int32, _ body: (UnsafeBufferPointer<UInt8>?) -> T) -> T { row.withText(column, body) }
 }
 
 enum PostgresSQL {
