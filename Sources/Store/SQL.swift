@@ -98,6 +98,7 @@ public protocol SQLStore: Sendable {
     // SQLite's `Connection` to the few callers that need SQLite itself: backup, integrity).
     func writeSQLSync<T>(_ body: (any SQLConnection) throws -> T) throws -> T
     func readSQLSync<T>(_ body: (any SQLConnection) throws -> T) throws -> T
+    @discardableResult
     func writeSQL<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T
     func readSQL<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T
     /// A short write committed with others waiting for the writer (group commit where supported).

@@ -2,7 +2,7 @@ import Foundation
 import Postgres
 import PostgresTestSupport
 import StewardModel
-import Store
+@testable import Store
 import Testing
 
 /// The PostgreSQL store under faults, and the migrator on both dialects.
@@ -37,6 +37,9 @@ import Testing
         let dialled = store.connectAttempts
         for _ in 0..<5 {
             await #expect(throws: StoreUnavailableError.self) { try await insert(store, 2) }
+            await #expect(throws: StoreUnavailableError.self) {
+                let _: Int = try await store.writeSQLCombined { conn in try conn.run("INSERT INTO T (Id, V) VALUES (2, 'x')", []) }
+            }
             await #expect(throws: StoreUnavailableError.self) { _ = try await count(store) }
         }
         #expect(store.connectAttempts == dialled, "a server known to be down is not dialled per request")
@@ -56,6 +59,75 @@ import Testing
             if !back { try await Task.sleep(for: .milliseconds(100)) }
         }
         #expect(back)
+    }
+
+    /// The writer held while writes queue (as a commit waiting for its WAL flush holds it).
+    func holdWriter(_ store: PostgresPool) -> @Sendable () -> Void {
+        let held = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
+        Thread.detachNewThread { _ = try? store.writeSQLSync { _ in held.signal(); release.wait() } }
+        held.wait()
+        return { release.signal() }
+    }
+
+    /// Waits until `count` writes have been queued since `base`, then lets the writer go — also
+    /// when they never are, so a failing test fails instead of hanging.
+    func releaseWhenQueued(_ store: PostgresPool, base: Int, _ count: Int, _ release: () -> Void) async throws {
+        defer { release() }
+        let deadline = Date().addingTimeInterval(60)
+        while store.combined.withLock({ $0.queued }) < base + count {
+            guard Date() < deadline else { throw CancellationError() }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    /// Group commit on PostgreSQL: creations that arrive while the writer is busy are committed
+    /// together, one transaction (one WAL flush) for all of them, and one bad write fails alone.
+    @Test(.enabled(if: reason == nil, "\(reason ?? "")"))
+    func writesThatWaitedAreCommittedInOneTransaction() async throws {
+        let cluster = PostgresTestCluster.shared!
+        let store = try PostgresPool(options: .init(dsn: try PostgresDSN(cluster.dsn(database: try cluster.createDatabase()))), migrations: migrations)
+        try await insert(store, 0)
+        let base = store.combined.withLock { $0.queued }
+        let release = holdWriter(store)
+        let failures = try await withThrowingTaskGroup(of: Bool.self) { group -> Int in
+            for i in 1...40 {
+                // Row 20 collides with row 0: a unique violation in the middle of a batch.
+                let id: Int64 = i == 20 ? 0 : Int64(i)
+                group.addTask {
+                    do {
+                        let _: Int = try await store.writeSQLCombined { conn in try conn.run("INSERT INTO T (Id, V) VALUES (?, 'c')", [.int(id)]) }
+                        return false
+                    } catch let e as PGError {
+                        #expect(e.isUniqueViolation, "\(e)")
+                        return true
+                    }
+                }
+            }
+            #expect(try await count(store) == 1, "nothing is written while the writer is held")
+            try await releaseWhenQueued(store, base: base, 40, release)
+            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(failures == 1)
+        #expect(try await count(store) == 40, "row 0 and the 39 good writes")
+
+        // Without a bad write: whatever the drainer took before it waited for the writer, then
+        // everything that queued behind it — at most two transactions for forty writes.
+        let base2 = store.combined.withLock { $0.queued }
+        let again = holdWriter(store)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 100..<140 {
+                group.addTask {
+                    let _: Int = try await store.writeSQLCombined { conn in try conn.run("INSERT INTO T (Id, V) VALUES (?, 'd')", [.int(Int64(i))]) }
+                }
+            }
+            try await releaseWhenQueued(store, base: base2, 40, again)
+            try await group.waitForAll()
+        }
+        let together = try await store.readSQL { conn in
+            try conn.first("SELECT count(DISTINCT xmin::text) FROM T WHERE V = 'd'", []) { $0.int64(0) } ?? -1
+        }
+        #expect(together >= 1 && together <= 2, "forty writes in \(together) transactions")
+        #expect(store.combined.withLock { $0.waiting.isEmpty && !$0.draining })
     }
 
     @Test(.enabled(if: reason == nil, "\(reason ?? "")"))

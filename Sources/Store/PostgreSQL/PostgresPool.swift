@@ -37,6 +37,9 @@ public final class PostgresPool: SQLStore, @unchecked Sendable {
     /// Until when (ms since the epoch) calls fail at once after a failed connect, and why.
     private let down = Locked<(until: Int64, reason: String)?>(nil)
     private let recycles = Locked(0)
+    /// Writes waiting for group commit, whether a drainer is committing them, and how many were
+    /// ever queued (tests wait for theirs).
+    let combined = Locked<(waiting: [PostgresCombinedWrite], draining: Bool, queued: Int)>(([], false, 0))
     private let attempts = Locked(0)
     /// Connections attempted so far (tests: a server known to be down is not dialled again).
     public var connectAttempts: Int { attempts.withLock { $0 } }
@@ -94,9 +97,21 @@ public final class PostgresPool: SQLStore, @unchecked Sendable {
         try await BlockingPool.shared.run { try self.readSQLSync(body) }
     }
 
-    /// No group commit here yet: each write is its own round trip.
+    /// Group commit (`PostgresCombinedWrites.swift`): `body` may run in one transaction with other
+    /// waiting writes, so it must not begin or end one.
     public func writeSQLCombined<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
-        try await writeSQL(body)
+        let result = Locked<T?>(nil)
+        return try await withCheckedThrowingContinuation { (cont: CheckedContinuation<T, any Error>) in
+            enqueueCombined(PostgresCombinedWrite(
+                run: { conn in
+                    let value = try body(conn)
+                    result.withLock { $0 = value }
+                },
+                finish: { error in
+                    if let error { return cont.resume(throwing: error) }
+                    cont.resume(returning: result.withLock { $0! })
+                }))
+        }
     }
 
     /// Never on the caller's thread: a network round trip must not run on a connection's loop.
