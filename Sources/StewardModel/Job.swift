@@ -45,6 +45,13 @@ public struct Job: Sendable, Equatable, Codable {
     /// Keys in Mattermost's order; `data` keys sorted so equal jobs are equal bytes.
     public var json: String {
         var w = JSONWriter()
+        write(to: &w)
+        return w.output
+    }
+
+    /// Writes the job into `w`'s output, its data inline (a list is one buffer, not a string per
+    /// job and per data map).
+    public func write(to w: inout JSONWriter) {
         w.object { o in
             o.field("id", id)
             o.field("type", type)
@@ -54,23 +61,24 @@ public struct Job: Sendable, Equatable, Codable {
             o.field("last_activity_at", lastActivityAt)
             o.field("status", status.rawValue)
             o.field("progress", progress)
-            o.raw("data", Self.dataJSON(data))
+            o.object("data") { d in
+                for (key, value) in data.sorted(by: { $0.key < $1.key }) { d.field(key, value) }
+            }
         }
-        return w.output
     }
 
     public static func dataJSON(_ data: [String: String]) -> String {
         var w = JSONWriter()
         w.object { o in
-            for key in data.keys.sorted() { o.field(key, data[key]!) }
+            for (key, value) in data.sorted(by: { $0.key < $1.key }) { o.field(key, value) }
         }
         return w.output
     }
 
     public static func json(_ jobs: [Job]) -> String {
         var w = JSONWriter()
-        w.reserve(jobs.count * 256)
-        w.array(jobs) { w, job in w.raw(job.json) }
+        w.reserve(jobs.count * 384)
+        w.array(jobs) { w, job in job.write(to: &w) }
         return w.output
     }
 }

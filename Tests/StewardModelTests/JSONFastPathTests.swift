@@ -15,6 +15,15 @@ import Testing
         #expect(Job.json([]) == "[]")
     }
 
+    /// Numbers are written digit by digit into the writer's bytes: the same text as `String(n)`.
+    @Test(arguments: [Int64.min, Int64.min + 1, -1_000_000_007, -10, -1, 0, 1, 9, 10, 99, 100, 1_764_633_600_000, Int64.max])
+    func numbersAreStringsDigits(n: Int64) {
+        var w = JSONWriter()
+        w.array([n, 7]) { w, v in w.number(v) }
+        w.object { o in o.field("n", n) }
+        #expect(w.output == "[" + String(n) + ",7]{\"n\":" + String(n) + "}")
+    }
+
     @Test(arguments: [
         #"{}"#, #" { } "#, #"{"a":"b"}"#, #"{"k":"with \"quotes\" and \\ and \/"}"#, #"{"e":"\u00e9\ud83d\ude00\n\t\b\f\r"}"#,
         #"{"a":"1","b":"2","a":"3"}"#, "{\"plain\":\"é ü 😀\"}",
