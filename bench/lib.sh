@@ -16,7 +16,7 @@ LOADGEN="$WORK/loadgen"
 
 wait_socket() { for _ in $(seq 300); do [[ -S "$1" ]] && curl -sf --unix-socket "$1" http://_/api/v4/system/ping >/dev/null && return 0; sleep 0.05; done; echo "no answer on $1" >&2; exit 1; }
 rss_kb() { local total=0; for p in "$@"; do total=$((total + $(awk '/VmRSS/{print $2}' /proc/$p/status))); done; echo $total; }
-cpu_ticks() { local t=0; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' /proc/$p/stat))); done; echo $t; }
+cpu_ticks() { local t=0 s; for p in "$@"; do s=$(awk '{print $14 + $15}' /proc/$p/stat 2>/dev/null) || continue; t=$((t + s)); done; echo $t; }  # a process gone since is skipped
 
 # nginx for the static answers (ping, the not-busy state), with stewardd's headers; sets NGINX_PID.
 start_nginx() {

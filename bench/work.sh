@@ -4,5 +4,5 @@
 WORK=$(mktemp -d "/tmp/${1:-steward-bench}.XXXXXX")
 chmod 755 "$WORK"
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; sleep 0.3; rm -rf "$WORK"; }
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; sleep 0.3; rm -rf "$WORK" 2>/dev/null || { sleep 2; rm -rf "$WORK" || true; }; }
 trap cleanup EXIT

@@ -3,11 +3,13 @@
 // library only; with a database path it also serves the jobs routes with Mattermost's own stack —
 // database/sql and mattn/go-sqlite3 on the system libsqlite3 — running Mattermost's queries on the
 // same schema and encoding model.Job the way Mattermost does (json.Marshal for lists, json.Encoder,
-// with its newline, for one job).
+// with its newline, for one job). With a postgres:// DSN instead of a path it runs the same queries
+// through lib/pq, Mattermost's PostgreSQL driver.
 //
-//	goserver SOCKET [DATABASE]
+//	goserver SOCKET [DATABASE | postgres://…]
 //
-// Built in GOPATH mode against Debian's golang-github-mattn-go-sqlite3-dev (bench/routes.sh).
+// Built in GOPATH mode against Debian's golang-github-mattn-go-sqlite3-dev and
+// golang-github-lib-pq-dev (bench/routes.sh).
 package main
 
 import (
@@ -24,6 +26,7 @@ import (
 	"sync"
 	"time"
 
+	_ "github.com/lib/pq"
 	_ "github.com/mattn/go-sqlite3"
 )
 
@@ -127,15 +130,28 @@ func main() {
 	})
 
 	if len(os.Args) > 2 {
-		db, err := sql.Open("sqlite3", "file:"+os.Args[2]+"?_journal_mode=WAL&_busy_timeout=5000&_synchronous=NORMAL")
+		driver, source := "sqlite3", "file:"+os.Args[2]+"?_journal_mode=WAL&_busy_timeout=5000&_synchronous=NORMAL"
+		mark := func(n int) string { return "?" }
+		if strings.HasPrefix(os.Args[2], "postgres://") {
+			driver, source = "postgres", os.Args[2]
+			mark = func(n int) string { return "$" + strconv.Itoa(n) }
+		}
+		db, err := sql.Open(driver, source)
 		if err != nil {
 			panic(err)
 		}
 		db.SetMaxOpenConns(8)
 		db.SetMaxIdleConns(8)
-		list, _ := db.Prepare("SELECT " + columns + " FROM Jobs ORDER BY CreateAt DESC LIMIT ? OFFSET ?")
-		one, _ := db.Prepare("SELECT " + columns + " FROM Jobs WHERE Id = ?")
-		insert, _ := db.Prepare("INSERT INTO Jobs (" + columns + ") VALUES (?, ?, 0, ?, 0, 0, 'pending', 0, ?)")
+		prepare := func(q string) *sql.Stmt {
+			s, err := db.Prepare(q)
+			if err != nil {
+				panic(err)
+			}
+			return s
+		}
+		list := prepare("SELECT " + columns + " FROM Jobs ORDER BY CreateAt DESC LIMIT " + mark(1) + " OFFSET " + mark(2))
+		one := prepare("SELECT " + columns + " FROM Jobs WHERE Id = " + mark(1))
+		insert := prepare("INSERT INTO Jobs (" + columns + ") VALUES (" + mark(1) + ", " + mark(2) + ", 0, " + mark(3) + ", 0, 0, 'pending', 0, " + mark(4) + ")")
 		mux.HandleFunc("/api/v4/jobs", func(w http.ResponseWriter, r *http.Request) {
 			if r.Method == http.MethodPost {
 				var body struct {
