@@ -7,9 +7,30 @@ import StewardModel
 /// (the table and three indexes) and takes SQLite's locks; rows created together share most of
 /// those pages and all of the locking. And a creation that found the writer taken used to wait on a
 /// blocking-pool thread and hop back; now it waits for the holder, with no thread of its own.
-struct CombinedWrite: Sendable {
-    let run: @Sendable (Connection) throws -> Void
+/// Generic over the connection so both dialects share the waiting (`submit`); each pool keeps
+/// its own queue and batching.
+struct CombinedWrite<Conn>: Sendable {
+    let run: @Sendable (Conn) throws -> Void
     let finish: @Sendable ((any Error)?) -> Void
+
+    /// Wraps `body` as a combined write, hands it to `enqueue`, and waits (holding no thread) until
+    /// its batch has committed or failed.
+    static func submit<T: Sendable>(
+        _ body: @escaping @Sendable (Conn) throws -> T, to enqueue: (CombinedWrite) -> Void
+    ) async throws -> T {
+        let result = Locked<T?>(nil)
+        return try await withCheckedThrowingContinuation { (cont: CheckedContinuation<T, any Error>) in
+            enqueue(CombinedWrite(
+                run: { conn in
+                    let value = try body(conn)
+                    result.withLock { $0 = value }
+                },
+                finish: { error in
+                    if let error { return cont.resume(throwing: error) }
+                    cont.resume(returning: result.withLock { $0! })
+                }))
+        }
+    }
 }
 
 extension DatabasePool {
@@ -30,17 +51,7 @@ extension DatabasePool {
     /// independent writes (a job row): the batch is one transaction, so `body` must not begin or end
     /// one; if one write of a batch fails, each is run again alone, so one bad write fails alone.
     public func writeCombined<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
-        let result = Locked<T?>(nil)
-        return try await withCheckedThrowingContinuation { (cont: CheckedContinuation<T, any Error>) in
-            let write = CombinedWrite(
-                run: { conn in
-                    let value = try body(conn)
-                    result.withLock { $0 = value }
-                },
-                finish: { error in
-                    if let error { return cont.resume(throwing: error) }
-                    cont.resume(returning: result.withLock { $0! })
-                })
+        try await CombinedWrite.submit(body) { write in
             waiting.withLock { $0.append(write) }
             commitWaitingIfFree()
         }
@@ -51,7 +62,7 @@ extension DatabasePool {
     func commitWaitingIfFree() {
         while true {
             let epoch = statementEpoch
-            let taken: (batch: [CombinedWrite], outcomes: [CombinedOutcome])? = writer.withLockIfAvailable { conn in
+            let taken: (batch: [CombinedWrite<Connection>], outcomes: [CombinedOutcome])? = writer.withLockIfAvailable { conn in
                 let batch = takeWaiting()
                 guard !batch.isEmpty else { return ([], []) }
                 let outcomes = conn.withoutWaiting {
@@ -72,7 +83,7 @@ extension DatabasePool {
 
     /// Ends each write of a batch; writes that met another connection's lock go to a thread that
     /// may wait for it.
-    func finish(_ batch: [CombinedWrite], _ outcomes: [CombinedOutcome]) {
+    func finish(_ batch: [CombinedWrite<Connection>], _ outcomes: [CombinedOutcome]) {
         let busy = Self.end(batch, outcomes, busy: nil)
         guard !busy.isEmpty else { return }
         BlockingPool.shared.submit { [busy] in
@@ -86,8 +97,8 @@ extension DatabasePool {
 
     /// Finishes the writes that committed or failed; returns those that met a lock, or, given
     /// `busy`, finishes them with it too.
-    private static func end(_ batch: [CombinedWrite], _ outcomes: [CombinedOutcome], busy: (any Error)?) -> [CombinedWrite] {
-        var waiting: [CombinedWrite] = []
+    private static func end(_ batch: [CombinedWrite<Connection>], _ outcomes: [CombinedOutcome], busy: (any Error)?) -> [CombinedWrite<Connection>] {
+        var waiting: [CombinedWrite<Connection>] = []
         for (write, outcome) in zip(batch, outcomes) {
             switch outcome {
             case .committed: write.finish(nil)
@@ -105,7 +116,7 @@ extension DatabasePool {
     }
 
     /// Up to `combinedBatchLimit` waiting writes, oldest first.
-    func takeWaiting() -> [CombinedWrite] {
+    func takeWaiting() -> [CombinedWrite<Connection>] {
         waiting.withLock { queue in
             guard queue.count > Self.combinedBatchLimit else {
                 defer { queue.removeAll(keepingCapacity: true) }

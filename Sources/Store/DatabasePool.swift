@@ -36,7 +36,7 @@ public final class DatabasePool: @unchecked Sendable {
     private let readers: Locked<ReaderState>
     /// Combined writes waiting for the writer (`writeCombined`); every holder commits them when it
     /// lets the writer go.
-    let waiting = Locked<[CombinedWrite]>([])
+    let waiting = Locked<[CombinedWrite<Connection>]>([])
     private let migrations: [Migration]
     /// Places for open readers (`Options.maxOpenReaders`): a burst of reads waits instead of opening
     /// a connection each.
@@ -81,7 +81,7 @@ public final class DatabasePool: @unchecked Sendable {
         let epoch = statementEpoch
         var own: Result<T, any Error>?
         let done = withoutActuallyEscaping(body) { body in
-            writer.withLockIfAvailable { conn -> (batch: [CombinedWrite], outcomes: ArraySlice<CombinedOutcome>) in
+            writer.withLockIfAvailable { conn -> (batch: [CombinedWrite<Connection>], outcomes: ArraySlice<CombinedOutcome>) in
                 let batch = takeWaiting()
                 var value: T?
                 let runs: [(Connection) throws -> Void] = [{ value = try body($0) }] + batch.map(\.run)

@@ -9,10 +9,7 @@ import StewardModel
 /// queue behind each other's flushes (0.42× a Go server with eight connections at 32 clients).
 /// One batch drains at a time on the blocking pool: at one client a batch is one statement in
 /// autocommit, as before; under load batches grow by themselves.
-struct PostgresCombinedWrite: Sendable {
-    let run: @Sendable (any SQLConnection) throws -> Void
-    let finish: @Sendable ((any Error)?) -> Void
-}
+typealias PostgresCombinedWrite = CombinedWrite<any SQLConnection>
 
 extension PostgresPool {
     /// The most writes committed in one transaction (the rest go in the next).

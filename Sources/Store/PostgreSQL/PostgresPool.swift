@@ -100,18 +100,7 @@ public final class PostgresPool: SQLStore, @unchecked Sendable {
     /// Group commit (`PostgresCombinedWrites.swift`): `body` may run in one transaction with other
     /// waiting writes, so it must not begin or end one.
     public func writeSQLCombined<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
-        let result = Locked<T?>(nil)
-        return try await withCheckedThrowingContinuation { (cont: CheckedContinuation<T, any Error>) in
-            enqueueCombined(PostgresCombinedWrite(
-                run: { conn in
-                    let value = try body(conn)
-                    result.withLock { $0 = value }
-                },
-                finish: { error in
-                    if let error { return cont.resume(throwing: error) }
-                    cont.resume(returning: result.withLock { $0! })
-                }))
-        }
+        try await CombinedWrite.submit(body) { enqueueCombined($0) }
     }
 
     /// Never on the caller's thread: a network round trip must not run on a connection's loop.
