@@ -154,6 +154,20 @@ public final class PostgresTestCluster: @unchecked Sendable {
         return r.output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// Runs `sql` in a psql session of its own that stays open — for example holding a lock in a
+    /// transaction with `SELECT pg_sleep(…)` last — until the process is terminated or the server
+    /// stops. Callers wait for what it holds through `psql` (`pg_locks`).
+    public func hold(_ database: String, _ sql: String) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binDirectory + "/psql")
+        p.arguments = ["-h", directory, "-U", Self.superuser, "-d", database, "-X", "-q", "-c", sql]
+        p.environment = ProcessInfo.processInfo.environment.merging(["PGPASSWORD": Self.superuserPassword]) { $1 }
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        return p
+    }
+
     /// Runs a tool as the cluster's owner; its exit status and combined output.
     func run(_ tool: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
         let p = Process()

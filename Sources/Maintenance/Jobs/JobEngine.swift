@@ -1,6 +1,7 @@
 import Dispatch
 import Logging
 import StewardModel
+import Store
 
 /// Runs jobs: claims pending ones up to `JobSettings.MaxConcurrentJobs`, runs their workers on
 /// threads of their own, records how they end, and recovers jobs a dead daemon left running.
@@ -137,9 +138,6 @@ public final class JobEngine: Sendable {
                 var data = job.data
                 data["error"] = (error as? JobFailure)?.description ?? "\(error)"
                 outcome = (.error, data)
-                try? jobs.db.writeSQLSync { conn in
-                    try JobStore.appendLog(conn, job.id, level: "error", msg: data["error"]!, progress: 0, now: jobs.clock.nowMilliseconds())
-                }
             }
             Task { await self.finish(job, outcome) }
         }
@@ -160,15 +158,25 @@ public final class JobEngine: Sendable {
         return data
     }
 
+    /// Records how a job ended. While the store is unavailable (PostgreSQL restarting) the write is
+    /// retried, the job still counted as running so nothing claims it meanwhile; only a shutdown
+    /// gives up, and the next start recovers the job as interrupted.
     private func finish(_ job: Job, _ outcome: (status: JobStatus, data: [String: String])) async {
-        let final: JobStatus?
-        do {
-            final = try await jobs.finish(job.id, outcome: outcome.status, data: outcome.data)
-        } catch {
-            // The store refused the write: the job stays in_progress until the next start
-            // recovers it as interrupted.
-            logger.error("could not record a job's end", metadata: ["job_id": "\(job.id)", "error": "\(error)"])
-            final = nil
+        var final: JobStatus?
+        var delay = Duration.milliseconds(200)
+        while true {
+            do {
+                final = try await jobs.finish(job.id, outcome: outcome.status, data: outcome.data,
+                                              errorLog: outcome.status == .error ? outcome.data["error"] : nil)
+                break
+            } catch {
+                let retry = error is StoreUnavailableError && loop.withLock({ $0 != nil })
+                logger.error("could not record a job's end", metadata: [
+                    "job_id": "\(job.id)", "error": "\(error)", "retry": "\(retry ? "in \(delay)" : "no")"])
+                guard retry else { break }
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(5))
+            }
         }
         running.withLock { _ = $0.removeValue(forKey: job.id) }
         if let final { logStatus(job.id, job.type, final, reason: outcome.data["error"]) }

@@ -187,10 +187,14 @@ public struct JobStore: Sendable {
     /// Ends a running job with its worker's outcome, deciding with `JobStateMachine.finish` on the
     /// status read in the same write transaction (so a cancel that lands meanwhile is never lost).
     /// Returns the status the job ended with, or nil when someone else had already ended it.
-    public func finish(_ id: String, outcome: JobStatus, data: [String: String]) async throws -> JobStatus? {
+    /// Ends a running job as its worker's `outcome` says (or `canceled` if a cancel was requested);
+    /// nil when it had already ended. `errorLog` is appended to its log in the same transaction.
+    /// Safe to call again after a failure whose commit is unknown: an ended job is left as it is.
+    public func finish(_ id: String, outcome: JobStatus, data: [String: String], errorLog: String? = nil) async throws -> JobStatus? {
         let now = clock.nowMilliseconds()
         return try await db.writeSQL { conn in
             guard let job = try Self.get(conn, id), let final = JobStateMachine.finish(current: job.status, outcome: outcome) else { return nil }
+            if let errorLog { try Self.appendLog(conn, id, level: "error", msg: errorLog, progress: 0, now: now) }
             let progress: Int64 = final == .error ? -1 : (final == .canceled ? job.progress : 100)
             _ = try Self.transition(conn, id, from: job.status, to: final, progress: progress, data: data, starting: false, now: now)
             return final
