@@ -34,6 +34,33 @@ public final class PostgresTestCluster: @unchecked Sendable {
     /// tests running meanwhile). The caller stops it (`stopAndRemove`).
     public static func makePrivate() throws -> PostgresTestCluster { try PostgresTestCluster() }
 
+    /// A cluster of a test's own that also listens on 127.0.0.1 (libpq never uses TLS on a Unix
+    /// socket) with TLS on: a server certificate for `localhost` only (127.0.0.1 is a host-name
+    /// mismatch to test) signed by a CA made for it (`caCertificate`), and a second CA that signed
+    /// nothing (`otherCACertificate`).
+    public static func makePrivateWithTLS() throws -> PostgresTestCluster { try PostgresTestCluster(tls: true) }
+
+    /// The TCP port (nil: Unix socket only).
+    public private(set) var tcpPort: Int?
+    /// The server's port: its Unix socket is named after it too (`.s.PGSQL.<port>`).
+    public var port: Int { tcpPort ?? 5432 }
+    public var caCertificate: String { directory + "/tls/ca.crt" }
+    public var otherCACertificate: String { directory + "/tls/other-ca.crt" }
+
+    /// Restarts a TLS cluster with TLS on or off (its settings are given on the command line,
+    /// which `ALTER SYSTEM` does not override).
+    public func restart(tls: Bool) throws {
+        stop()
+        serverSettings = serverSettings.map { $0.hasPrefix("ssl=") ? "ssl=\(tls ? "on" : "off")" : $0 }
+        try start()
+    }
+
+    /// A DSN in Mattermost's form for `database` over TCP to `host` (TLS clusters).
+    public func tcpDSN(database: String, host: String = "localhost", query: String) -> String {
+        let pass = Self.superuserPassword.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+        return "postgres://\(Self.superuser):\(pass)@\(host):\(tcpPort ?? 0)/\(database)?connect_timeout=10&" + query
+    }
+
     /// Stops the server and removes its directory.
     public func stopAndRemove() {
         stop()
@@ -59,7 +86,9 @@ public final class PostgresTestCluster: @unchecked Sendable {
 
     struct SetupError: Error, CustomStringConvertible { var description: String }
 
-    init() throws {
+    private var serverSettings: [String] = ["listen_addresses="]
+
+    init(tls: Bool = false) throws {
         guard let bin = Self.findBinaries() else { throw SetupError(description: "PostgreSQL server binaries (initdb, postgres) are not installed") }
         binDirectory = bin
         if getuid() == 0 {
@@ -78,6 +107,7 @@ public final class PostgresTestCluster: @unchecked Sendable {
         if let owner { chown(pwfile, owner.uid, owner.gid) }
         let initdb = try run(bin + "/initdb", ["-D", dir + "/data", "-U", Self.superuser, "--pwfile", pwfile, "-A", "md5", "-E", "UTF8", "--no-sync"])
         guard initdb.status == 0 else { throw SetupError(description: "initdb failed: \(initdb.output)") }
+        if tls { try makeCertificates() }
         try start()
     }
 
@@ -87,8 +117,8 @@ public final class PostgresTestCluster: @unchecked Sendable {
         defer { lock.unlock() }
         guard server == nil else { return }
         let p = Process()
-        let args = [binDirectory + "/postgres", "-D", directory + "/data", "-k", directory, "-c", "listen_addresses=", "-c", "fsync=off",
-                    "-c", "full_page_writes=off", "-c", "max_connections=200", "-c", "unix_socket_permissions=0777"]
+        let args = [binDirectory + "/postgres", "-D", directory + "/data", "-k", directory, "-c", "fsync=off",
+                    "-c", "full_page_writes=off", "-c", "max_connections=200", "-c", "unix_socket_permissions=0777"] + serverSettings.flatMap { ["-c", $0] }
         if let owner {
             p.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
             p.arguments = ["--reuid=\(owner.uid)", "--regid=\(owner.gid)", "--init-groups", "--"] + args
@@ -106,8 +136,8 @@ public final class PostgresTestCluster: @unchecked Sendable {
         server = p
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
-            if FileManager.default.fileExists(atPath: directory + "/.s.PGSQL.5432"),
-               (try? run(binDirectory + "/pg_isready", ["-h", directory, "-q"]).status) == 0 { return }
+            if FileManager.default.fileExists(atPath: directory + "/.s.PGSQL.\(port)"),
+               (try? run(binDirectory + "/pg_isready", ["-h", directory, "-p", "\(port)", "-q"]).status) == 0 { return }
             guard p.isRunning else { break }
             usleep(50_000)
         }
@@ -135,7 +165,8 @@ public final class PostgresTestCluster: @unchecked Sendable {
     /// A DSN in Mattermost's form for `database` on this cluster's socket.
     public func dsn(database: String, user: String = superuser, password: String? = superuserPassword, extra: String = "") -> String {
         let pass = password.map { ":" + $0.addingPercentEncoding(withAllowedCharacters: .alphanumerics)! } ?? ""
-        return "postgres://\(user)\(pass)@/\(database)?host=\(directory)&sslmode=disable&connect_timeout=10" + extra
+        let port = tcpPort.map { "&port=\($0)" } ?? ""
+        return "postgres://\(user)\(pass)@/\(database)?host=\(directory)\(port)&sslmode=disable&connect_timeout=10" + extra
     }
 
     /// A new, empty database; its name.
@@ -148,10 +179,57 @@ public final class PostgresTestCluster: @unchecked Sendable {
     /// Runs SQL through psql as the superuser; returns its output (unaligned, tuples only).
     @discardableResult
     public func psql(_ database: String, _ sql: String) throws -> String {
-        let r = try run(binDirectory + "/psql", ["-h", directory, "-U", Self.superuser, "-d", database, "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql],
+        let r = try run(binDirectory + "/psql", ["-h", directory, "-p", "\(port)", "-U", Self.superuser, "-d", database, "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql],
                         environment: ["PGPASSWORD": Self.superuserPassword])
         guard r.status == 0 else { throw SetupError(description: "psql failed: \(r.output)") }
         return r.output.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// A CA, a server certificate signed by it for `localhost` (EC keys: quick to make), an
+    /// unrelated CA; TLS on, and a TCP listener on a free port of 127.0.0.1.
+    private func makeCertificates() throws {
+        let tls = directory + "/tls"
+        try FileManager.default.createDirectory(atPath: tls, withIntermediateDirectories: true)
+        try "subjectAltName=DNS:localhost\n".write(toFile: tls + "/san.ext", atomically: false, encoding: .utf8)
+        let key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        for args in [
+            ["req", "-x509"] + key + ["-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=steward test CA"],
+            ["req", "-x509"] + key + ["-keyout", "other-ca.key", "-out", "other-ca.crt", "-days", "2", "-subj", "/CN=steward test CA"],
+            ["req"] + key + ["-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"],
+            ["x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.crt", "-days", "2", "-extfile", "san.ext"],
+        ] {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+            p.arguments = args
+            p.currentDirectoryURL = URL(fileURLWithPath: tls)
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            p.waitUntilExit()
+            guard p.terminationStatus == 0 else { throw SetupError(description: "openssl \(args.prefix(2).joined(separator: " ")) failed") }
+        }
+        // The server refuses a key others can read; it runs as the cluster's owner.
+        chmod(tls + "/server.key", 0o600)
+        if let owner { chown(tls + "/server.key", owner.uid, owner.gid) }
+        let port = try Self.freePort()
+        tcpPort = port
+        serverSettings = ["listen_addresses=127.0.0.1", "port=\(port)", "ssl=on",
+                          "ssl_cert_file=\(tls)/server.crt", "ssl_key_file=\(tls)/server.key"]
+    }
+
+    /// A TCP port of 127.0.0.1 free now (bound to port 0 and let go).
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &addr) { ptr in
+            ptr.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+        }
+        guard bound else { throw SetupError(description: "no free TCP port on 127.0.0.1") }
+        return Int(UInt16(bigEndian: addr.sin_port))
     }
 
     /// Runs `sql` in a psql session of its own that stays open — for example holding a lock in a
@@ -160,7 +238,7 @@ public final class PostgresTestCluster: @unchecked Sendable {
     public func hold(_ database: String, _ sql: String) throws -> Process {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binDirectory + "/psql")
-        p.arguments = ["-h", directory, "-U", Self.superuser, "-d", database, "-X", "-q", "-c", sql]
+        p.arguments = ["-h", directory, "-p", "\(port)", "-U", Self.superuser, "-d", database, "-X", "-q", "-c", sql]
         p.environment = ProcessInfo.processInfo.environment.merging(["PGPASSWORD": Self.superuserPassword]) { $1 }
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
