@@ -34,6 +34,10 @@ typedef struct {
     PGresult *(*execPrepared)(PGconn *conn, const char *stmtName, int nParams, const char *const *paramValues,
                               const int *paramLengths, const int *paramFormats, int resultFormat);
     int (*getlength)(const PGresult *res, int tup_num, int field_num);
+    int (*socket)(const PGconn *conn);
+    int (*consumeInput)(PGconn *conn);
+    PGnotify *(*notifies)(PGconn *conn);
+    void (*freemem)(void *ptr);
 } steward_pq_api;
 
 /* A notice processor that drops notices: libpq's default prints them on stderr. */
@@ -67,6 +71,10 @@ static inline const char *steward_pq_load(steward_pq_api *api) {
     STEWARD_PQ_SYM(prepare, "PQprepare")
     STEWARD_PQ_SYM(execPrepared, "PQexecPrepared")
     STEWARD_PQ_SYM(getlength, "PQgetlength")
+    STEWARD_PQ_SYM(socket, "PQsocket")
+    STEWARD_PQ_SYM(consumeInput, "PQconsumeInput")
+    STEWARD_PQ_SYM(notifies, "PQnotifies")
+    STEWARD_PQ_SYM(freemem, "PQfreemem")
 #undef STEWARD_PQ_SYM
     return NULL;
 }

@@ -77,8 +77,8 @@ public struct PGResultRow {
 /// libpq's notices are dropped (its default prints them on stderr); the password is used only to
 /// connect and never appears in an error.
 public final class PGConnection: @unchecked Sendable {
-    private let handle: OpaquePointer
-    private let pq: steward_pq_api
+    let handle: OpaquePointer
+    let pq: steward_pq_api
     public let dsn: PostgresDSN
 
     /// Connects; `statementTimeoutMilliseconds` bounds every statement on this connection (the
@@ -230,7 +230,7 @@ public final class PGConnection: @unchecked Sendable {
         }
     }
 
-    private func check(_ result: OpaquePointer?) throws(PGError) {
+    func check(_ result: OpaquePointer?) throws(PGError) {
         guard let result else {
             throw PGError(kind: isConnected ? .statement : .connectionLost, message: dsn.masking(Self.trimmed(pq.errorMessage!(handle))))
         }
@@ -258,7 +258,7 @@ public final class PGConnection: @unchecked Sendable {
         return PGRows(columns: columns, rows: rows, affected: affected(result))
     }
 
-    private static func trimmed(_ message: UnsafePointer<CChar>?) -> String {
+    static func trimmed(_ message: UnsafePointer<CChar>?) -> String {
         guard let message else { return "" }
         var s = String(cString: message)
         while s.last?.isWhitespace == true { s.removeLast() }

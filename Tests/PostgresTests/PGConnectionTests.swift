@@ -97,7 +97,7 @@ struct PGConnectionTests {
         do {
             try c.execute("SELECT pg_sleep(30)")
             Issue.record("pg_sleep(30) was not cancelled")
-        } catch let error as PGError {
+        } catch {
             #expect(error.sqlState == "57014", "\(error)")
         }
         #expect(try c.query("SELECT 1").scalar == "1", "the connection is usable after a cancelled statement")
@@ -118,7 +118,7 @@ struct PGConnectionTests {
         do {
             try c.query("INSERT INTO T VALUES ($1), ($1)", ["5"])
             Issue.record("a duplicate key was accepted")
-        } catch let error as PGError {
+        } catch {
             #expect(error.isUniqueViolation, "\(error)")
         }
     }
@@ -131,7 +131,7 @@ struct PGConnectionTests {
         do {
             try c.query("SELECT 1")
             Issue.record("a terminated backend still answered")
-        } catch let error as PGError {
+        } catch {
             #expect(error.kind == .connectionLost || !c.isConnected, "\(error)")
         }
     }
