@@ -109,14 +109,18 @@ public final class IntegrityChecker: Sendable {
         return checks
     }
 
+    /// `checks` and then the declared foreign keys none of them already checks (names compared
+    /// without case: PostgreSQL's are lowercase), each a check of its own.
+    static func adding(discovered: [Relation], to checks: [IntegrityCheck]) -> [IntegrityCheck] {
+        let known = Set(checks.flatMap(\.parts).map { RelationKey($0) })
+        return checks + discovered.filter { !known.contains(RelationKey($0)) }.map { IntegrityCheck([$0]) }
+    }
+
     static func run(_ conns: [Connection], _ options: Options) throws -> IntegrityReport {
         let conn = conns[0]
         let schema = try Schema(conn)
         var checks = checkList(options) { schema.has(table: $0) }
-        if options.discoverForeignKeys {
-            let known = Set(checks.flatMap(\.parts).map { RelationKey($0) })
-            checks += try schema.declaredForeignKeys(conn).filter { !known.contains(RelationKey($0)) }.map { IntegrityCheck([$0]) }
-        }
+        if options.discoverForeignKeys { checks = adding(discovered: try schema.declaredForeignKeys(conn), to: checks) }
         var run = Run(options: options, schema: schema)
         try run.execute(checks, conns)
         return run.report(checks)

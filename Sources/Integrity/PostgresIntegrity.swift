@@ -6,7 +6,8 @@ import Store
 /// snapshot on a connection of its own, so the answer is Mattermost's by construction — the same
 /// records in the same order (the database's `ORDER BY`, in its collation). Rows are fetched from
 /// a server-side cursor in batches and collected in arrival order (spilled past a few thousand per
-/// relation), so memory stays bounded whatever the number of orphans. A faster scan, as on SQLite,
+/// relation), so memory stays bounded whatever the number of orphans. With `DiscoverForeignKeys`
+/// the declared foreign keys follow, as on SQLite. A faster scan, as on SQLite,
 /// is still to be built; this is the correct baseline it will be measured against.
 enum PostgresIntegrity {
     static let fetchSize = 10_000
@@ -21,7 +22,8 @@ enum PostgresIntegrity {
         }
         func has(_ table: String) -> Bool { columns[table.lowercased()] != nil }
 
-        let checks = IntegrityChecker.checkList(options) { has($0) }
+        var checks = IntegrityChecker.checkList(options) { has($0) }
+        if options.discoverForeignKeys { checks = IntegrityChecker.adding(discovered: try declaredForeignKeys(conn), to: checks) }
         let spill = OrphanSpill()
         var collectors: [Relation: [OrphanCollector]] = [:]
         var errors: [Int: String] = [:], skipped: [Int] = []
@@ -49,6 +51,29 @@ enum PostgresIntegrity {
         return IntegrityReport.assemble(
             checks, collectors: collectors, errors: errors, skipped: skipped, limit: options.maxRecordsPerRelation,
             rowsScanned: 0, parentMilliseconds: 0, childMilliseconds: Int((ContinuousClock.now - started) / .milliseconds(1)))
+    }
+
+    /// Single-column foreign keys declared in the current schema, as relations (child tables in
+    /// name order, then by constraint name); the child's id is its primary key when that is one
+    /// column. Orphans behind one are rows loaded with the constraint `NOT VALID` or with triggers
+    /// off (`session_replication_role = replica`, as restores run).
+    static func declaredForeignKeys(_ conn: PGConnection) throws -> [Relation] {
+        let rows = try conn.query("""
+            SELECT child.relname, fk.attname, parent.relname, key.attname,
+                   (SELECT min(pk.attname) FROM pg_index i JOIN pg_attribute pk ON pk.attrelid = i.indrelid AND pk.attnum = i.indkey[0]
+                     WHERE i.indrelid = c.conrelid AND i.indisprimary AND i.indnkeyatts = 1)
+            FROM pg_constraint c
+            JOIN pg_class child ON child.oid = c.conrelid
+            JOIN pg_class parent ON parent.oid = c.confrelid
+            JOIN pg_attribute fk ON fk.attrelid = c.conrelid AND fk.attnum = c.conkey[1]
+            JOIN pg_attribute key ON key.attrelid = c.confrelid AND key.attnum = c.confkey[1]
+            WHERE c.contype = 'f' AND cardinality(c.conkey) = 1 AND child.relnamespace = current_schema()::regnamespace
+            ORDER BY child.relname, c.conname
+            """).rows
+        return rows.compactMap { r in
+            guard let child = r[0], let fk = r[1], let parent = r[2], let key = r[3] else { return nil }
+            return Relation(parent: parent, parentKey: key, child: child, foreignKey: fk, childId: r[4])
+        }
     }
 
     /// Mattermost's query for one relation (its `getOrphanedRecords`): the child's foreign key (and

@@ -83,6 +83,33 @@ struct PostgresIntegrityTests {
         #expect(find(answer, "Channels", "FileInfo", "ChannelId") == [])
     }
 
+    /// `DiscoverForeignKeys` on PostgreSQL: declared single-column foreign keys are checked after
+    /// the known relations (a known one is not checked twice); orphans behind a `NOT VALID`
+    /// constraint are found, a child without a one-column primary key reports no child ids.
+    @Test func declaredForeignKeysAreDiscovered() throws {
+        let db = try database()
+        try cluster.psql(db, Self.schema + """
+            CREATE TABLE boards (code varchar(26) PRIMARY KEY);
+            CREATE TABLE cards (id varchar(26) PRIMARY KEY, boardcode varchar(26));
+            CREATE TABLE cardlabels (cardid varchar(26), label text);
+            INSERT INTO boards VALUES ('b1');
+            INSERT INTO cards VALUES ('c1', 'b1'), ('c2', 'gone'), ('c3', NULL);
+            INSERT INTO cardlabels VALUES ('c1', 'x'), ('lost', 'y');
+            ALTER TABLE cards ADD CONSTRAINT cards_board FOREIGN KEY (boardcode) REFERENCES boards (code) NOT VALID;
+            ALTER TABLE cardlabels ADD CONSTRAINT labels_card FOREIGN KEY (cardid) REFERENCES cards (id) NOT VALID;
+            ALTER TABLE posts ADD CONSTRAINT posts_channel FOREIGN KEY (channelid) REFERENCES channels (id) NOT VALID;
+            """)
+        let store = try PostgresPool(options: .init(dsn: try PostgresDSN(cluster.dsn(database: db))), migrations: [])
+        #expect(try IntegrityChecker(store: store).runSync(.init()).results.count == 41, "nothing discovered unless asked")
+        let answer = try IntegrityChecker(store: store).runSync(.init(discoverForeignKeys: true)).results
+        #expect(answer.count == 43, "Posts → Channels is one of Mattermost's 41, not checked again: \(answer.count)")
+        let cards = try #require(answer[42].data)
+        #expect(cards.parentName == "boards" && cards.childName == "cards" && cards.parentIDAttr == "boardcode" && cards.childIDAttr == "id")
+        #expect(cards.records == [OrphanedRecord(parentID: "gone", childID: "c2"), OrphanedRecord(parentID: nil, childID: "c3")])
+        let labels = try #require(answer[41].data, "child tables in name order: cardlabels, then cards")
+        #expect(labels.childName == "cardlabels" && labels.childIDAttr == "" && labels.records == [OrphanedRecord(parentID: "lost", childID: nil)])
+    }
+
     @Test func manyOrphansAreAllReportedInOrder() throws {
         let db = try database()
         try cluster.psql(db, Self.schema)
