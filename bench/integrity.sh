@@ -90,36 +90,4 @@ print(json.dumps({"db": name, "steward_s": float(ours), "sql_s": float(sql), "sc
 PY
 done
 
-python3 - "$OUT" <<'PY' | tee "$OUT/integrity.md"
-import json, sys
-from pathlib import Path
-rows = {r["db"]: r for r in (json.loads(l) for l in (Path(sys.argv[1]) / "integrity.jsonl").read_text().splitlines())}
-labels = {"r1": "realistic, 1M posts", "r5": "realistic, 5M posts", "r1-noidx": "realistic, 1M posts, no FK indexes",
-          "r1-orphans": "realistic, 1M posts + 1M orphans", "m1": "narrow (generate.py), 1M posts"}
-print("| database | file | orphans | Steward | Mattermost's SQL (sqlite3 CLI) | scan floor | SQL / Steward | Steward / floor "
-      "| Steward peak RSS | answer = Mattermost's |")
-print("|---|---|---|---|---|---|---|---|---|---|")
-for name, label in labels.items():
-    if name not in rows:
-        continue
-    r = rows[name]
-    print(f"| {label} | {r['bytes'] / 1e6:.0f} MB | {r['orphans']} | {r['steward_s']:.2f} s | {r['sql_s']:.2f} s | {r['scan_s']:.2f} s | "
-          f"{r['sql_s'] / r['steward_s']:.1f}× | {r['steward_s'] / r['scan_s']:.1f}× | {r['steward_peak_rss_kb'] / 1024:.0f} MB | "
-          f"{'yes' if r['answer_is_mattermosts'] else 'NO'} |")
-def ratio(a, b, key):
-    return rows[a][key] / rows[b][key]
-print()
-if "r1" in rows and "r5" in rows:
-    print(f"growth from 1M to 5M posts: Steward {ratio('r5', 'r1', 'steward_s'):.1f}×, "
-          f"SQL {ratio('r5', 'r1', 'sql_s'):.1f}×, floor {ratio('r5', 'r1', 'scan_s'):.1f}×")
-if "r1" in rows and "r1-noidx" in rows:
-    print(f"without the foreign-key indexes (1M), as a share of the time with them: "
-          f"Steward {ratio('r1-noidx', 'r1', 'steward_s'):.2f}×, SQL {ratio('r1-noidx', 'r1', 'sql_s'):.2f}×, "
-          f"floor {ratio('r1-noidx', 'r1', 'scan_s'):.2f}×")
-if "r1" in rows and "r1-orphans" in rows:
-    print(f"peak RSS with 1M more orphans vs without: {rows['r1-orphans']['steward_peak_rss_kb'] / 1024:.0f} MB vs "
-          f"{rows['r1']['steward_peak_rss_kb'] / 1024:.0f} MB")
-if "r1" in rows and "m1" in rows:
-    print(f"realistic vs narrow tables (1M posts): Steward {ratio('r1', 'm1', 'steward_s'):.1f}×, "
-          f"SQL {ratio('r1', 'm1', 'sql_s'):.1f}×, floor {ratio('r1', 'm1', 'scan_s'):.1f}×")
-PY
+python3 bench/integrity_report.py sqlite "$OUT" | tee "$OUT/integrity.md"

@@ -1,14 +1,21 @@
 # Shared by the benchmark scripts: sourced after `cd` to the repository root, with DUR set.
-# Sets OUT and WORK, builds stewardd (release, static stdlib), the load generator and the Go server
-# into WORK, and removes WORK and stops every PID in PIDS on exit.
+# Sets OUT and WORK, builds stewardd (release, static stdlib; STEWARD_BENCH_NO_BUILD=1 skips it), the
+# load generator and the Go server into WORK, and removes WORK and stops every PID in PIDS on exit.
 scripts/install-deps --bench
 OUT=bench/out
 mkdir -p "$OUT"
 source bench/work.sh steward-bench
 
-echo "building stewardd (release, static Swift stdlib) and the Go programs..." >&2
-swift build -c release --static-swift-stdlib --product stewardd >/dev/null
-STEWARDD="$(swift build -c release --static-swift-stdlib --show-bin-path)/stewardd"
+# STEWARD_BENCH_NO_BUILD=1: the last release build of stewardd as it is (no swift command at all: it
+# would wait for the lock of a build running in the same tree).
+if [[ ${STEWARD_BENCH_NO_BUILD:-} == 1 ]]; then
+    STEWARDD="$PWD/.build/release/stewardd"
+else
+    echo "building stewardd (release, static Swift stdlib)..." >&2
+    swift build -c release --static-swift-stdlib --product stewardd >/dev/null
+    STEWARDD="$(swift build -c release --static-swift-stdlib --show-bin-path)/stewardd"
+fi
+echo "building the Go programs..." >&2
 (cd bench/loadgen && go build -o "$WORK/loadgen" .)
 # GOPATH mode: Debian's mattn/go-sqlite3 builds offline; the libsqlite3 tag links the system library.
 (cd bench/goserver && GO111MODULE=off GOPATH=/usr/share/gocode go build -tags libsqlite3 -o "$WORK/goserver" .)
