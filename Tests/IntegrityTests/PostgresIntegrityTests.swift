@@ -1,5 +1,5 @@
 import Foundation
-import Integrity
+@testable import Integrity
 import PostgresTestSupport
 import StewardModel
 import Store
@@ -108,6 +108,31 @@ struct PostgresIntegrityTests {
         #expect(cards.records == [OrphanedRecord(parentID: "gone", childID: "c2"), OrphanedRecord(parentID: nil, childID: "c3")])
         let labels = try #require(answer[41].data, "child tables in name order: cardlabels, then cards")
         #expect(labels.childName == "cardlabels" && labels.childIDAttr == "" && labels.records == [OrphanedRecord(parentID: "lost", childID: nil)])
+    }
+
+    /// Relations are read by several connections at once, all on the first one's snapshot: a row
+    /// committed after it was exported is seen by none of them; three threads answer what one does.
+    @Test func connectionsReadingAtOnceShareOneSnapshot() throws {
+        let db = try database()
+        try cluster.psql(db, Self.schema)
+        let store = try PostgresPool(options: .init(dsn: try PostgresDSN(cluster.dsn(database: db))), migrations: [])
+        let first = try store.dedicatedConnection()
+        try PostgresIntegrity.begin(first, snapshot: nil)
+        let snapshot = try #require(try first.query("SELECT pg_export_snapshot()").scalar)
+        try cluster.psql(db, "INSERT INTO reactions VALUES ('user1', 'late-orphan', 'x')")
+        let second = try store.dedicatedConnection()
+        try PostgresIntegrity.begin(second, snapshot: snapshot)
+        #expect(try second.query("SELECT count(*) FROM reactions WHERE postid = 'late-orphan'").scalar == "0")
+        let fresh = try store.dedicatedConnection()
+        try PostgresIntegrity.begin(fresh, snapshot: nil)
+        #expect(try fresh.query("SELECT count(*) FROM reactions WHERE postid = 'late-orphan'").scalar == "1", "the row is there for a new snapshot")
+
+        var options = IntegrityChecker.Options()
+        options.threads = 1
+        let one = try IntegrityChecker(store: store).runSync(options).results
+        options.threads = 3
+        let three = try IntegrityChecker(store: store).runSync(options).results
+        #expect(one.count == 41 && one == three)
     }
 
     @Test func manyOrphansAreAllReportedInOrder() throws {
