@@ -13,6 +13,7 @@
 #                                               r1.db is the 1M-post file)
 #   NO_FK_INDEXES=1 bench/integrity_pg.sh       without Mattermost's foreign-key indexes
 #   STEWARD_BENCH_NO_BUILD=1 bench/integrity_pg.sh   the last release build of stewardd, as is
+#   SCAN_THREADS=N bench/integrity_pg.sh        IntegritySettings.ScanThreads (default 0: the CPUs, at most 4)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 POSTS="${1:-1000000}"
@@ -35,8 +36,8 @@ load1=$(date +%s.%N)
 psql -X -d mattermost -qc CHECKPOINT  # the load's dirty pages written now, not during a timed run
 
 mkdir -p "$WORK/steward"
-printf '{"ServiceSettings":{"Listeners":[{"Name":"steward.sock","Path":"%s"}]},"SqlSettings":{"DriverName":"postgres","DataSource":"%s"},"JobSettings":{"Directory":"%s"},"LogSettings":{"EnableJournal":false}}' \
-    "$WORK/steward/steward.sock" "${PG_DSN}mattermost?$PG_HOST_QUERY" "$WORK/steward/jobs" >"$WORK/steward/config.json"
+printf '{"ServiceSettings":{"Listeners":[{"Name":"steward.sock","Path":"%s"}]},"SqlSettings":{"DriverName":"postgres","DataSource":"%s"},"JobSettings":{"Directory":"%s"},"IntegritySettings":{"ScanThreads":%s},"LogSettings":{"EnableJournal":false}}' \
+    "$WORK/steward/steward.sock" "${PG_DSN}mattermost?$PG_HOST_QUERY" "$WORK/steward/jobs" "${SCAN_THREADS:-0}" >"$WORK/steward/config.json"
 "$STEWARDD" --config "$WORK/steward/config.json" >"$WORK/stewardd.log" 2>&1 & PIDS+=($!); STEWARD_PID=$!
 wait_socket "$WORK/steward/steward.sock"
 
