@@ -15,6 +15,7 @@ struct DaemonService: Service {
     let reloader: Reloader
     let busy: ServerBusyService
     let jobs: JobEngine
+    let cluster: ClusterNodes
     let store: any SQLStore
     let logger: Logger
 
@@ -59,6 +60,7 @@ struct DaemonService: Service {
         server.flushSuppressedAuditEntries()
         // Running jobs are asked to stop; one that does not in time is recovered at the next start.
         await jobs.shutdown(timeout: .seconds(Int64(config.serviceSettings.shutdownTimeoutSeconds)))
+        await cluster.stop()
         busy.shutdown()
         do {
             try (store as? DatabasePool)?.checkpoint()

@@ -62,12 +62,17 @@ enum StewardDaemon {
             try await reloader.reload()
         }
         reloader.configService = configService
+        let nodeName = config.clusterSettings.effectiveNodeName
+        let cluster = ClusterNodes(db: pool, name: nodeName, logger: logger)
+        if !config.sqlSettings.isPostgres && !config.clusterSettings.nodeName.isEmpty {
+            logger.notice("the SQLite store serves one node: ClusterSettings.NodeName only names it", metadata: ["node": "\(nodeName)"])
+        }
         let engine = JobEngine(
-            jobs: JobStore(db: pool), busy: busy, settings: settings,
+            jobs: JobStore(db: pool, nodeName: nodeName), busy: busy, settings: settings,
             workers: [DatabaseBackupWorker(), DatabaseOptimizeWorker(), IntegrityCheckWorker(), DataRetentionWorker(), MessageExportWorker()],
             logger: logger)
         let services = APIServices(
-            busy: busy, database: database, caches: caches, integrity: IntegrityChecker(store: pool), config: configService, jobs: engine)
+            busy: busy, database: database, caches: caches, integrity: IntegrityChecker(store: pool), config: configService, jobs: engine, cluster: cluster)
         let dispatcher = Dispatcher(policy: policy, services: services, logger: logger)
         let server: LocalAPIServer
         do {
@@ -82,7 +87,10 @@ enum StewardDaemon {
         let listeners: [ListenerSocket]
         do {
             try await busy.resume()
+            // Alive in the nodes table before recovering: a starting node leaves live nodes' jobs alone.
+            try await cluster.heartbeat()
             try await engine.start()
+            cluster.start { await engine.recoverFromDeadNodes() }
             // Bound and listening now (so a bad listener exits 73); accepting starts in the service,
             // once SIGTERM is trapped: a signal right after the first answer must stop us gracefully.
             listeners = try Listeners.open(config.serviceSettings.listeners, passed: SocketActivation.passedSockets(), logger: logger)
@@ -93,7 +101,7 @@ enum StewardDaemon {
         }
 
         let daemon = DaemonService(
-            config: config, server: server, listeners: listeners, reloader: reloader, busy: busy, jobs: engine, store: pool,
+            config: config, server: server, listeners: listeners, reloader: reloader, busy: busy, jobs: engine, cluster: cluster, store: pool,
             logger: logger)
         let serviceGroup = ServiceGroup(
             services: [daemon], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)

@@ -12,7 +12,8 @@ struct StewardCTL: ParsableCommand {
             77 permission denied; 64 usage error.
             """,
         version: StewardVersion.version,
-        subcommands: [SystemCommand.self, ConfigCommand.self, JobCommand.self, CacheCommand.self, DatabaseCommand.self, IntegrityCommand.self])
+        subcommands: [SystemCommand.self, ConfigCommand.self, JobCommand.self, CacheCommand.self, DatabaseCommand.self, IntegrityCommand.self,
+                      ClusterCommand.self])
 }
 
 struct SystemCommand: ParsableCommand {

@@ -10,6 +10,7 @@ public struct StewardConfig: Sendable, Equatable, Codable {
     public var integritySettings = IntegritySettings()
     public var jobSettings = JobSettings()
     public var dataRetentionSettings = DataRetentionSettings()
+    public var clusterSettings = ClusterSettings()
 
     public init() {}
 
@@ -21,6 +22,7 @@ public struct StewardConfig: Sendable, Equatable, Codable {
         case integritySettings = "IntegritySettings"
         case jobSettings = "JobSettings"
         case dataRetentionSettings = "DataRetentionSettings"
+        case clusterSettings = "ClusterSettings"
     }
 
     public init(from decoder: Decoder) throws {
@@ -33,6 +35,7 @@ public struct StewardConfig: Sendable, Equatable, Codable {
         integritySettings = try c.decodeIfPresent(IntegritySettings.self, forKey: .integritySettings) ?? .init()
         jobSettings = try c.decodeIfPresent(JobSettings.self, forKey: .jobSettings) ?? .init()
         dataRetentionSettings = try c.decodeIfPresent(DataRetentionSettings.self, forKey: .dataRetentionSettings) ?? .init()
+        clusterSettings = try c.decodeIfPresent(ClusterSettings.self, forKey: .clusterSettings) ?? .init()
     }
 
     /// Production defaults (spec §1): socket in /run/steward, database in /var/lib/steward.
@@ -54,6 +57,7 @@ public struct StewardConfig: Sendable, Equatable, Codable {
         try integritySettings.validate()
         try jobSettings.validate()
         try dataRetentionSettings.validate()
+        try clusterSettings.validate()
     }
 }
 

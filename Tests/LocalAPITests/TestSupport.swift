@@ -36,7 +36,7 @@ func makeTestDispatcher(rules: [PolicyRule], label: String) throws -> Dispatcher
     let logger = Logger(label: "test")
     let pool = try DatabasePool(
         options: .init(path: NSTemporaryDirectory() + "steward-\(label)-\(UUID().uuidString).db"),
-        migrations: MaintenanceSchema.migrations + JobStore.migrations)
+        migrations: StewardSchema.migrations)
     let services = APIServices(
         busy: ServerBusyService(store: pool, logger: logger), database: DatabaseMaintenance(store: pool, logger: logger),
         caches: CacheRegistry(), integrity: IntegrityChecker(store: pool),

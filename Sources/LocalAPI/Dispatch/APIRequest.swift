@@ -123,11 +123,14 @@ public struct APIServices: Sendable {
     public var integrity: IntegrityChecker
     public var config: ConfigService
     public var jobs: JobEngine
+    /// The nodes sharing the store (nil: none recorded, as in tests that need none).
+    public var cluster: ClusterNodes?
     public var settings: RuntimeSettings { config.settings }
 
     public init(busy: ServerBusyService, database: DatabaseMaintenance, caches: CacheRegistry,
-                integrity: IntegrityChecker, config: ConfigService, jobs: JobEngine) {
+                integrity: IntegrityChecker, config: ConfigService, jobs: JobEngine, cluster: ClusterNodes? = nil) {
         self.jobs = jobs
+        self.cluster = cluster
         self.busy = busy
         self.database = database
         self.caches = caches

@@ -38,6 +38,9 @@ public enum RouteTable {
             "POST", prefix + "/integrity", permission: .permission(.manageSystem), audit: .always,
             summary: "Mattermost's relational integrity checks over one snapshot of the store",
             handler: IntegrityHandlers.check),
+        Route(
+            "GET", prefix + "/cluster/status", permission: .permission(.manageSystem), audit: .denialsOnly,
+            summary: "The nodes sharing the store: name, version, last heartbeat, alive", handler: ClusterHandlers.status),
         Route("GET", prefix + "/jobs", permission: .job(.read), audit: .denialsOnly,
               summary: "Jobs, newest first (job_type, status, page, per_page)", immediate: JobHandlers.quickList, handler: JobHandlers.list),
         Route("POST", prefix + "/jobs", permission: .job(.create), audit: .always,

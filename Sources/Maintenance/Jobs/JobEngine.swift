@@ -60,6 +60,18 @@ public final class JobEngine: Sendable {
         wake()
     }
 
+    /// Ends the running jobs of nodes whose lease has run out (`ClusterNodes` calls it after each
+    /// heartbeat); each is a status entry naming the node.
+    public func recoverFromDeadNodes() async {
+        do {
+            for job in try await jobs.recoverFromDeadNodes() {
+                logStatus(job.id, job.type, job.status, reason: job.data["error"])
+            }
+        } catch {
+            logger.warning("could not look for dead nodes' jobs", metadata: ["error": "\(error)"])
+        }
+    }
+
     /// With `RunJobs` false there is nothing to schedule: no wake-up (a reload that turns it on wakes).
     public func wake() {
         if settings.current.jobSettings.runJobs { wakeups.yield() }

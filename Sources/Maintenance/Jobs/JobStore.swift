@@ -7,10 +7,13 @@ import Store
 public struct JobStore: Sendable {
     public let db: any SQLStore
     let clock: WallClock
+    /// The node claiming jobs through this store (`ClusterSettings.NodeName`).
+    public let nodeName: String
 
-    public init(db: any SQLStore, clock: WallClock = .system) {
+    public init(db: any SQLStore, clock: WallClock = .system, nodeName: String = "local") {
         self.db = db
         self.clock = clock
+        self.nodeName = nodeName
     }
 
     /// On PostgreSQL the table is Mattermost's own `Jobs` when the store is a Mattermost database
@@ -185,11 +188,10 @@ public struct JobStore: Sendable {
     }
 
     /// Ends a running job with its worker's outcome, deciding with `JobStateMachine.finish` on the
-    /// status read in the same write transaction (so a cancel that lands meanwhile is never lost).
-    /// Returns the status the job ended with, or nil when someone else had already ended it.
-    /// Ends a running job as its worker's `outcome` says (or `canceled` if a cancel was requested);
-    /// nil when it had already ended. `errorLog` is appended to its log in the same transaction.
-    /// Safe to call again after a failure whose commit is unknown: an ended job is left as it is.
+    /// status read in the same write transaction (so a cancel that lands meanwhile is never lost):
+    /// `canceled` if a cancel was requested. Returns the status the job ended with, or nil when
+    /// someone else had already ended it — so it is safe to call again after a failure whose
+    /// commit is unknown. `errorLog` is appended to the job's log in the same transaction.
     public func finish(_ id: String, outcome: JobStatus, data: [String: String], errorLog: String? = nil) async throws -> JobStatus? {
         let now = clock.nowMilliseconds()
         return try await db.writeSQL { conn in
@@ -258,22 +260,52 @@ public struct JobStore: Sendable {
                                           types.sorted().map { SQLValue.text($0) } + [.int(Int64(running.count + 1))]) { $0.string(0) }
             guard let id = candidates.compactMap({ $0 }).first(where: { !running.contains($0) }) else { return nil }
             guard try Self.transition(conn, id, from: .pending, to: .inProgress, progress: 0, data: nil, starting: true, now: now) else { return nil }
+            try conn.run("""
+                INSERT INTO StewardJobClaims (JobId, NodeName, ClaimedAt) VALUES (?, ?, ?)
+                ON CONFLICT (JobId) DO UPDATE SET NodeName = excluded.NodeName, ClaimedAt = excluded.ClaimedAt
+                """, [.text(id), .text(nodeName), .int(now)])
             return try Self.get(conn, id)
         }
     }
 
-    /// Jobs a dead daemon left running: they end in `error`, saying why. Returns them.
+    /// At start: the jobs this node left running when it died, and any no live node claims
+    /// (claimed by a node whose lease has run out, or by none), end in `error` saying why
+    /// (`canceled` when a cancel had been asked for). A live node's running jobs are left alone.
     public func recoverInterrupted() async throws -> [Job] {
+        let live = clock.nowMilliseconds() - ClusterNodes.leaseMilliseconds
+        return try await recover(
+            """
+            SELECT \(Self.columns), '' FROM Jobs WHERE Status IN ('in_progress', 'cancel_requested') AND Id NOT IN (
+                SELECT C.JobId FROM StewardJobClaims C JOIN StewardNodes N ON N.Name = C.NodeName
+                WHERE C.NodeName <> ? AND N.LastHeartbeatAt >= ?)
+            """, [.text(nodeName), .int(live)]) { _ in "the daemon stopped while the job was running (interrupted)" }
+    }
+
+    /// While running: the jobs other nodes claimed and still hold as running although their lease
+    /// has run out (or they left the table) end in `error`, the message naming the node.
+    public func recoverFromDeadNodes() async throws -> [Job] {
+        let live = clock.nowMilliseconds() - ClusterNodes.leaseMilliseconds
+        return try await recover(
+            """
+            SELECT \(Self.columns), C.NodeName FROM Jobs JOIN StewardJobClaims C ON C.JobId = Jobs.Id
+            LEFT JOIN StewardNodes N ON N.Name = C.NodeName
+            WHERE Jobs.Status IN ('in_progress', 'cancel_requested') AND C.NodeName <> ? AND (N.Name IS NULL OR N.LastHeartbeatAt < ?)
+            """, [.text(nodeName), .int(live)]) { node in "node \(node) stopped heartbeating while the job was running" }
+    }
+
+    /// Ends the jobs `sql` selects (the job's columns, then the node that held it) as interrupted.
+    private func recover(_ sql: String, _ parameters: [SQLValue], reason: @escaping @Sendable (String) -> String) async throws -> [Job] {
         let now = clock.nowMilliseconds()
         return try await db.writeSQL { conn in
-            let stuck = try conn.all("SELECT \(Self.columns) FROM Jobs WHERE Status IN ('in_progress', 'cancel_requested')", [], Self.job)
-            return try stuck.map { original in
+            let stuck = try conn.all(sql, parameters) { r in (Self.job(r), r.string(9) ?? "") }
+            return try stuck.compactMap { original, node in
                 var job = original
                 // Interrupted is an error, unless a cancel had been asked for.
                 let next = JobStateMachine.finish(current: job.status, outcome: .error) ?? .error
-                if next == .error { job.data["error"] = "the daemon stopped while the job was running (interrupted)" }
-                _ = try Self.transition(conn, job.id, from: job.status, to: next, progress: next == .error ? -1 : job.progress,
-                                        data: job.data, starting: false, now: now)
+                if next == .error { job.data["error"] = reason(node) }
+                // Conditional: a node that ended it meanwhile wins.
+                guard try Self.transition(conn, job.id, from: job.status, to: next, progress: next == .error ? -1 : job.progress,
+                                          data: job.data, starting: false, now: now) else { return nil }
                 job.status = next
                 return job
             }

@@ -1,0 +1,85 @@
+import Foundation
+import PostgresTestSupport
+import StewardModel
+import Testing
+
+/// Several stewardd on one PostgreSQL database: each sees the others in `GET /cluster/status`; a
+/// starting node leaves a live node's running job alone; a node killed while running a job has
+/// it ended by a live one once its lease runs out, the message naming it.
+@Suite("Cluster end to end", .serialized,
+       .enabled(if: PostgresTestCluster.unavailableReason == nil, "\(PostgresTestCluster.unavailableReason ?? "")"))
+struct ClusterEndToEndTests {
+    let dir = Paths.makeTempDir("cluster")
+    var cluster: PostgresTestCluster { PostgresTestCluster.shared! }
+
+    func node(_ name: String, database: String, runJobs: Bool) throws -> DaemonProcess {
+        let home = dir + "/" + name
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        var c = DaemonProcess.config(dataDir: home)
+        c.sqlSettings.driverName = "postgres"
+        c.sqlSettings.dataSource = cluster.dsn(database: database)
+        c.jobSettings.runJobs = runJobs
+        c.jobSettings.directory = home + "/jobs"
+        c.clusterSettings.nodeName = name
+        return try DaemonProcess(dataDir: home, config: c)
+    }
+
+    func nodes(_ daemon: DaemonProcess) throws -> [(id: String, alive: Bool)] {
+        let answer = try UnixHTTP.get(daemon.socket, "/api/v4/cluster/status")
+        let list = try JSONSerialization.jsonObject(with: Data(answer.body)) as? [[String: Any]] ?? []
+        return list.map { ($0["id"] as? String ?? "", $0["alive"] as? Bool ?? false) }
+    }
+
+    @Test func nodesOnOneDatabaseSeeEachOther() throws {
+        let db = try cluster.createDatabase()
+        let a = try node("node-a", database: db, runJobs: false)
+        var b: DaemonProcess? = try node("node-b", database: db, runJobs: false)
+        for daemon in [a, b!] {
+            let seen = try nodes(daemon)
+            #expect(seen.map(\.id) == ["node-a", "node-b"] && seen.allSatisfy(\.alive), "\(seen)")
+        }
+        let raw = try UnixHTTP.get(a.socket, "/api/v4/cluster/status")
+        let answer = try JSONSerialization.jsonObject(with: Data(raw.body)) as? [[String: Any]] ?? []
+        #expect(answer.first?["version"] as? String == StewardVersion.version && answer.first?["hostname"] as? String != "")
+        let cli = try Command.stewardctl(["cluster", "status"], socket: a.socket)
+        #expect(cli.status == 0 && cli.stdout.contains("node-a  alive") && cli.stdout.contains("node-b  alive"), "\(cli.stdout) \(cli.stderr)")
+        // A node that stops cleanly leaves the list.
+        b!.signal(SIGTERM)
+        #expect(b!.waitForExit() == 0)
+        b = nil
+        #expect(try nodes(a).map(\.id) == ["node-a"])
+    }
+
+    @Test func aKilledNodesRunningJobIsEndedByALiveNode() throws {
+        let db = try cluster.createDatabase()
+        try cluster.psql(db, "CREATE TABLE zz_posts (id varchar(26) PRIMARY KEY)")
+        let holder = try cluster.hold(db, "BEGIN; LOCK TABLE zz_posts IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(3600)")
+        defer { holder.terminate() }
+        #expect(eventually(timeout: 30) {
+            (try? cluster.psql(db, "SELECT count(*) FROM pg_locks WHERE relation = 'zz_posts'::regclass AND granted")) == "1"
+        })
+        let a = try node("node-a", database: db, runJobs: true)
+        let created = try UnixHTTP.post(a.socket, "/api/v4/jobs", body: #"{"type":"db_optimize"}"#)
+        let id = try #require(created.json()["id"] as? String, "\(created.text)")
+        #expect(eventually(timeout: 30) {
+            (try? cluster.psql(db, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'VACUUM%'")) == "1"
+        }, "node-a runs the job, waiting for the lock")
+        #expect(try cluster.psql(db, "SELECT NodeName FROM StewardJobClaims WHERE JobId = '\(id)'") == "node-a")
+
+        // A node starting meanwhile recovers interrupted jobs, but not a live node's.
+        let b = try node("node-b", database: db, runJobs: false)
+        #expect(try UnixHTTP.get(b.socket, "/api/v4/jobs/\(id)").json()["status"] as? String == "in_progress")
+
+        a.signal(SIGKILL)
+        _ = a.waitForExit()
+        var job: [String: Any] = [:]
+        let ended = eventually(timeout: 60) {
+            job = (try? UnixHTTP.get(b.socket, "/api/v4/jobs/\(id)").json()) ?? [:]
+            return job["status"] as? String == "error"
+        }
+        #expect(ended, "node-b ends the dead node's job after its lease: \(job)")
+        let reason = (job["data"] as? [String: String])?["error"] ?? ""
+        #expect(reason.contains("node-a"), "\(job)")
+        #expect(try nodes(b).first { $0.id == "node-a" }?.alive == false)
+    }
+}
