@@ -16,6 +16,7 @@ struct DaemonService: Service {
     let busy: ServerBusyService
     let jobs: JobEngine
     let cluster: ClusterNodes
+    let events: ClusterEvents.Listener?
     let store: any SQLStore
     let logger: Logger
 
@@ -60,6 +61,7 @@ struct DaemonService: Service {
         server.flushSuppressedAuditEntries()
         // Running jobs are asked to stop; one that does not in time is recovered at the next start.
         await jobs.shutdown(timeout: .seconds(Int64(config.serviceSettings.shutdownTimeoutSeconds)))
+        events?.stop()
         await cluster.stop()
         busy.shutdown()
         do {

@@ -85,12 +85,24 @@ enum StewardDaemon {
         reloader.jobs = engine
 
         let listeners: [ListenerSocket]
+        var events: ClusterEvents.Listener?
         do {
             try await busy.resume()
             // Alive in the nodes table before recovering: a starting node leaves live nodes' jobs alone.
             try await cluster.heartbeat()
             try await engine.start()
-            cluster.start { await engine.recoverFromDeadNodes() }
+            // Another node's events: a new job, a busy change, caches to purge (PostgreSQL).
+            events = (pool as? PostgresPool).map { pg in
+                ClusterEvents.Listener(store: pg, logger: logger) { event in
+                    Self.apply(event, engine: engine, busy: busy, caches: caches, logger: logger)
+                }
+            }
+            // The slow poll behind the events: every 15th heartbeat (30 s) looks for pending jobs.
+            let beats = Locked(0)
+            cluster.start {
+                await engine.recoverFromDeadNodes()
+                if beats.withLock({ $0 += 1; return $0 % 15 == 0 }) { engine.wake() }
+            }
             // Bound and listening now (so a bad listener exits 73); accepting starts in the service,
             // once SIGTERM is trapped: a signal right after the first answer must stop us gracefully.
             listeners = try Listeners.open(config.serviceSettings.listeners, passed: SocketActivation.passedSockets(), logger: logger)
@@ -101,7 +113,7 @@ enum StewardDaemon {
         }
 
         let daemon = DaemonService(
-            config: config, server: server, listeners: listeners, reloader: reloader, busy: busy, jobs: engine, cluster: cluster, store: pool,
+            config: config, server: server, listeners: listeners, reloader: reloader, busy: busy, jobs: engine, cluster: cluster, events: events, store: pool,
             logger: logger)
         let serviceGroup = ServiceGroup(
             services: [daemon], gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger)
@@ -112,6 +124,26 @@ enum StewardDaemon {
             return 1
         }
         return 0
+    }
+
+    /// What a cluster event asks of this node. After a reconnect (`resync`) all of it: events
+    /// sent meanwhile were lost.
+    static func apply(_ event: ClusterEvent, engine: JobEngine, busy: ServerBusyService, caches: CacheRegistry, logger: Logger) {
+        if event == .jobCreated || event == .resync { engine.wake() }
+        if event == .busyChanged || event == .resync {
+            Task {
+                do {
+                    try await busy.resume()
+                } catch {
+                    logger.warning("could not re-read the busy state", metadata: ["error": "\(error)"])
+                }
+                engine.wake()
+            }
+        }
+        if event == .cachesInvalidated || event == .resync {
+            let purged = caches.purgeAll()
+            logger.info("caches invalidated by a cluster event", metadata: ["event": "\(event.rawValue)", "caches": "\(purged.count)"])
+        }
     }
 
     /// The store of `SqlSettings`, migrated: SQLite at a path (its directory created 0700), or

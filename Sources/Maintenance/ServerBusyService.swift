@@ -48,6 +48,7 @@ public final class ServerBusyService: Sendable {
             try conn.run(
                 "INSERT INTO ServerBusy (Id, ExpiresAt, SetAt) VALUES (1, ?, ?) ON CONFLICT (Id) DO UPDATE SET ExpiresAt = excluded.ExpiresAt, SetAt = excluded.SetAt",
                 [.int(expiresAt), .int(now)])
+            try ClusterEvents.send(.busyChanged, on: conn)
         }
         expiry.withLock { $0 = expiresAt }
         scheduleExpiry(atMilliseconds: expiresAt)
@@ -57,7 +58,10 @@ public final class ServerBusyService: Sendable {
 
     /// Clears the busy flag (no-op when not busy).
     public func clear() async throws {
-        try await store.writeSQL { conn in try conn.run("DELETE FROM ServerBusy", []) }
+        try await store.writeSQL { conn in
+            try conn.run("DELETE FROM ServerBusy", [])
+            try ClusterEvents.send(.busyChanged, on: conn)
+        }
         expiry.withLock { $0 = nil }
         expiryTimer.withLock { $0?.cancel(); $0 = nil }
         notify(busy: false)

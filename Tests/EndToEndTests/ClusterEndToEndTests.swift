@@ -50,6 +50,67 @@ struct ClusterEndToEndTests {
         #expect(try nodes(a).map(\.id) == ["node-a"])
     }
 
+    func busy(_ daemon: DaemonProcess) -> Bool? {
+        (try? UnixHTTP.get(daemon.socket, "/api/v4/server_busy").json())?["busy"] as? Bool
+    }
+
+    /// Busy set and cleared, a job created and caches invalidated on one node reach the other
+    /// through NOTIFY. The job shows it: nodes otherwise look for pending jobs every 30 s only.
+    @Test func eventsReachTheOtherNode() throws {
+        let db = try cluster.createDatabase()
+        let a = try node("node-a", database: db, runJobs: false)
+        let b = try node("node-b", database: db, runJobs: true)
+
+        #expect(try UnixHTTP.post(a.socket, "/api/v4/server_busy?seconds=600").status == 200)
+        #expect(eventually(timeout: 10) { busy(b) == true }, "busy set on node-a is seen on node-b")
+        #expect(try UnixHTTP.delete(a.socket, "/api/v4/server_busy").status == 200)
+        #expect(eventually(timeout: 10) { busy(b) == false }, "and cleared")
+
+        let created = try UnixHTTP.post(a.socket, "/api/v4/jobs", body: #"{"type":"db_optimize"}"#)
+        let id = try #require(created.json()["id"] as? String, "\(created.text)")
+        var status = ""
+        _ = eventually(timeout: 10) {
+            status = ((try? UnixHTTP.get(a.socket, "/api/v4/jobs/\(id)").json()) ?? [:])["status"] as? String ?? ""
+            return status == "success"
+        }
+        #expect(status == "success", "node-b ran the job node-a created, woken by the event")
+        #expect(try cluster.psql(db, "SELECT NodeName FROM StewardJobClaims WHERE JobId = '\(id)'") == "node-b")
+
+        #expect(try UnixHTTP.post(a.socket, "/api/v4/caches/invalidate").status == 200)
+        #expect(eventually(timeout: 10) { b.log.split(separator: "\n").contains { $0.contains("cluster event") && $0.contains("inv_all_caches") } }, "\(b.log.suffix(1500))")
+    }
+
+    /// A PostgreSQL restart cuts the listening connection: it is dialled again, and events sent
+    /// after it reach the node.
+    @Test func eventsFlowAgainAfterAServerRestart() throws {
+        let own = try PostgresTestCluster.makePrivate()
+        defer { own.stopAndRemove() }
+        try own.psql("postgres", "CREATE DATABASE mm")
+        func on(_ name: String) throws -> DaemonProcess {
+            let home = dir + "/" + name
+            try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+            var c = DaemonProcess.config(dataDir: home)
+            c.sqlSettings.driverName = "postgres"
+            c.sqlSettings.dataSource = own.dsn(database: "mm")
+            c.jobSettings.directory = home + "/jobs"
+            c.clusterSettings.nodeName = name
+            return try DaemonProcess(dataDir: home, config: c)
+        }
+        let a = try on("node-a"), b = try on("node-b")
+        func resyncs() -> Int { b.log.split(separator: "\n").filter { $0.contains("cluster event") && $0.contains("resync") }.count }
+        #expect(eventually(timeout: 30) { resyncs() == 1 }, "node-b read everything again once it listened")
+        own.stop()
+        try own.start()
+        #expect(eventually(timeout: 30) { resyncs() == 2 }, "and again after reconnecting: \(b.log.suffix(1500))")
+        var answered = 0
+        _ = eventually(timeout: 30) {
+            answered = (try? UnixHTTP.post(a.socket, "/api/v4/server_busy?seconds=600").status) ?? 0
+            return answered == 200
+        }
+        #expect(answered == 200)
+        #expect(eventually(timeout: 10) { busy(b) == true }, "an event after the restart reaches node-b")
+    }
+
     @Test func aKilledNodesRunningJobIsEndedByALiveNode() throws {
         let db = try cluster.createDatabase()
         try cluster.psql(db, "CREATE TABLE zz_posts (id varchar(26) PRIMARY KEY)")

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Maintenance
 import StewardModel
 
 /// `POST /caches/invalidate` and `POST /database/recycle`.
@@ -10,6 +11,8 @@ enum MaintenanceHandlers {
         ctx.logger.notice(
             "caches invalidated",
             metadata: ["caches": "\(purged.map { "\($0.name)=\($0.purged)" }.joined(separator: ","))"])
+        // The other nodes purge theirs too (Mattermost's inv_all_caches); this node's are done.
+        try await ctx.services.cluster?.broadcast(.cachesInvalidated)
         var r = APIResponse.ok
         r.headers.append(("Cache-Control", "no-cache, no-store, must-revalidate"))
         return r

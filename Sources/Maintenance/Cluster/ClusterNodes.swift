@@ -94,6 +94,11 @@ public final class ClusterNodes: Sendable {
         beating.withLock { $0 = task }
     }
 
+    /// Tells every node (this one too) of `event` (PostgreSQL; nothing on SQLite).
+    public func broadcast(_ event: ClusterEvent) async throws {
+        try await db.writeSQL { conn in try ClusterEvents.send(event, on: conn) }
+    }
+
     /// Stops heartbeating and removes this node's row: a node that stopped cleanly is not dead.
     public func stop() async {
         beating.withLock { $0?.cancel(); $0 = nil }

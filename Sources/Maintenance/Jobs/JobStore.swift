@@ -112,8 +112,16 @@ public struct JobStore: Sendable {
     }
 
     static func insert(_ conn: any SQLConnection, _ job: Job) throws {
-        try conn.run("INSERT INTO Jobs (\(columns)) VALUES (?, ?, 0, ?, 0, 0, 'pending', 0, ?)",
-                     [.text(job.id), .text(job.type), .int(job.createAt), .text(Job.dataJSON(job.data))])
+        let values: [SQLValue] = [.text(job.id), .text(job.type), .int(job.createAt), .text(Job.dataJSON(job.data))]
+        guard conn.dialect == .postgres else {
+            return _ = try conn.run("INSERT INTO Jobs (\(columns)) VALUES (?, ?, 0, ?, 0, 0, 'pending', 0, ?)", values)
+        }
+        // Other nodes are told in the same statement (no second round trip), delivered at commit;
+        // PostgreSQL sends one of identical notifications per transaction, so a batch is one.
+        try conn.run("""
+            INSERT INTO Jobs (\(columns)) VALUES (?, ?, 0, ?, 0, 0, 'pending', 0, ?)
+            RETURNING pg_notify('\(ClusterEvents.channel)', '\(ClusterEvent.jobCreated.rawValue)')
+            """, values)
     }
 
     public func get(_ id: String) async throws -> Job? {

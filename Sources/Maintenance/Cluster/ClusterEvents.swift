@@ -1,0 +1,72 @@
+import Foundation
+import Logging
+import Postgres
+import StewardModel
+import Store
+
+/// What one node tells the others through PostgreSQL's `NOTIFY` on `steward_events`. The payload
+/// is the kind's name and nothing else: no ids, no settings, no secrets — a receiver re-reads the
+/// state from the tables.
+public enum ClusterEvent: String, Sendable, CaseIterable {
+    /// A job was created: nodes running jobs look for pending ones now, not at their next poll.
+    case jobCreated = "job_created"
+    /// The busy state was set or cleared: re-read it.
+    case busyChanged = "busy_state_change"
+    /// Caches were invalidated: purge this node's too (Mattermost's `inv_all_caches`).
+    case cachesInvalidated = "inv_all_caches"
+    /// Not sent: a listener that (re)started listening may have missed events and re-reads everything.
+    case resync
+}
+
+/// Sending and receiving cluster events. Sent inside the writer's transaction where there is one,
+/// so an event is delivered at commit and never for a rolled-back change; on SQLite (one node)
+/// nothing is sent.
+public enum ClusterEvents {
+    public static let channel = "steward_events"
+
+    /// Queues `event` on `conn`'s transaction (PostgreSQL only).
+    public static func send(_ event: ClusterEvent, on conn: any SQLConnection) throws {
+        guard conn.dialect == .postgres else { return }
+        try conn.query("SELECT pg_notify(?, ?)", [.text(channel), .text(event.rawValue)]) { _ in }
+    }
+
+    /// Listens on a connection of its own, on a thread of its own, until `stop()`: each event
+    /// from any node (this one's own included: applying it again changes nothing) goes to
+    /// `handle`. Each time it starts listening — first, and after a lost connection is dialled
+    /// again (every second, logged) — `handle` gets a `.resync`: notifications sent before or
+    /// meanwhile are lost.
+    public final class Listener: Sendable {
+        private let stopped = Locked(false)
+        private let thread = Locked<Thread?>(nil)
+
+        public init(store: PostgresPool, logger: Logger, handle: @escaping @Sendable (ClusterEvent) -> Void) {
+            let stopped = self.stopped
+            let t = Thread {
+                while !stopped.withLock({ $0 }) {
+                    do {
+                        let conn = try store.dedicatedConnection()
+                        try conn.listen(ClusterEvents.channel)
+                        // Listening from now on; what changed before (since the daemon read its
+                        // state at start, or while the connection was down) is read again.
+                        handle(.resync)
+                        while !stopped.withLock({ $0 }) {
+                            for n in try conn.waitForNotifications(timeoutMilliseconds: 500) {
+                                if let event = ClusterEvent(rawValue: n.payload), event != .resync { handle(event) }
+                            }
+                        }
+                    } catch {
+                        if stopped.withLock({ $0 }) { return }
+                        logger.warning("cluster events: listening failed; trying again", metadata: ["error": "\(error)"])
+                        Thread.sleep(forTimeInterval: 1)
+                    }
+                }
+            }
+            t.name = "steward.cluster-events"
+            thread.withLock { $0 = t }
+            t.start()
+        }
+
+        /// Stops listening (the thread ends within half a second).
+        public func stop() { stopped.withLock { $0 = true } }
+    }
+}
