@@ -55,11 +55,20 @@ enum PostgresIntegrity {
         }.map(\.element)
         let started = ContinuousClock.now
         let listed = checks, toRead = Set(parts)
+        // Each count once and rising, though threads finish relations at once.
+        let reported = Locked(0)
+        let report: @Sendable (Int) -> Void = { n in
+            reported.withLock { r in
+                guard n > r else { return }
+                r = n
+                options.progress?(n, listed.count)  // under the lock: in order
+            }
+        }
         let collectors = try read(parts, store: store, first: conn, options: options) { done in
             // A check is done when every relation of it that is read has been.
-            options.progress?(listed.filter { c in c.parts.allSatisfy { !toRead.contains($0) || done.contains($0) } }.count, listed.count)
+            report(listed.filter { c in c.parts.allSatisfy { !toRead.contains($0) || done.contains($0) } }.count)
         }
-        options.progress?(checks.count, checks.count)
+        report(checks.count)
         return IntegrityReport.assemble(
             checks, collectors: collectors, errors: errors, skipped: skipped, limit: options.maxRecordsPerRelation,
             rowsScanned: 0, parentMilliseconds: 0, childMilliseconds: Int((ContinuousClock.now - started) / .milliseconds(1)))

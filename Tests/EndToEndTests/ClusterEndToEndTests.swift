@@ -111,6 +111,28 @@ struct ClusterEndToEndTests {
         #expect(eventually(timeout: 10) { busy(b) == true }, "an event after the restart reaches node-b")
     }
 
+    /// Three nodes running jobs, 150 created on random nodes: each runs exactly once — one claim
+    /// per job (the claims table counts them), no worker log line written twice, every job ended.
+    @Test func eachJobRunsExactlyOnceAcrossThreeNodes() throws {
+        let db = try cluster.createDatabase()
+        let nodes = try ["node-a", "node-b", "node-c"].map { try node($0, database: db, runJobs: true) }
+        var ids: [String] = []
+        for i in 0..<150 {
+            let created = try UnixHTTP.post(nodes[(i * 7 + i / 3) % 3].socket, "/api/v4/jobs", body: #"{"type":"integrity_check"}"#)
+            ids.append(try #require(created.json()["id"] as? String, "\(created.text)"))
+        }
+        var open = ""
+        let done = eventually(timeout: 180) {
+            open = (try? cluster.psql(db, "SELECT count(*) FROM Jobs WHERE Status IN ('pending', 'in_progress')")) ?? "?"
+            return open == "0"
+        }
+        #expect(done, "\(open) jobs not ended")
+        #expect(try cluster.psql(db, "SELECT count(*) FROM Jobs WHERE Status = 'success'") == "150")
+        #expect(try cluster.psql(db, "SELECT count(*) || ' ' || sum(Claims) FROM StewardJobClaims") == "150 150", "one claim per job")
+        #expect(try cluster.psql(db, "SELECT count(*) FROM (SELECT JobId, Msg FROM JobLogs GROUP BY JobId, Msg HAVING count(*) > 1) twice") == "0",
+                "no worker wrote a log line twice")
+    }
+
     @Test func aKilledNodesRunningJobIsEndedByALiveNode() throws {
         let db = try cluster.createDatabase()
         try cluster.psql(db, "CREATE TABLE zz_posts (id varchar(26) PRIMARY KEY)")

@@ -5,7 +5,8 @@ import Store
 /// The nodes sharing one store: each heartbeats into `StewardNodes` with a lease; a node whose
 /// last heartbeat is older than the lease is dead. On SQLite there is one node, this one.
 ///
-/// Jobs are tied to the node that claimed them (`StewardJobClaims`, a table of Steward's own so
+/// Jobs are tied to the node that claimed them (`StewardJobClaims`, with how many times the job
+/// was claimed: once, unless a forced status change made it pending again; a table of Steward's own so
 /// that Mattermost's `Jobs` keeps its columns): a node ends the running jobs of a dead node, and
 /// at start only its own and unclaimed ones — never a live node's.
 public final class ClusterNodes: Sendable {
@@ -22,14 +23,18 @@ public final class ClusterNodes: Sendable {
                     Name TEXT PRIMARY KEY NOT NULL, Version TEXT NOT NULL, SchemaVersion TEXT NOT NULL,
                     Hostname TEXT NOT NULL, StartedAt INTEGER NOT NULL, LastHeartbeatAt INTEGER NOT NULL
                 );
-                CREATE TABLE StewardJobClaims (JobId TEXT PRIMARY KEY NOT NULL, NodeName TEXT NOT NULL, ClaimedAt INTEGER NOT NULL);
+                CREATE TABLE StewardJobClaims (
+                    JobId TEXT PRIMARY KEY NOT NULL, NodeName TEXT NOT NULL, ClaimedAt INTEGER NOT NULL, Claims INTEGER NOT NULL DEFAULT 1
+                );
                 """,
             postgres: """
                 CREATE TABLE IF NOT EXISTS StewardNodes (
                     Name VARCHAR(64) PRIMARY KEY, Version VARCHAR(32) NOT NULL, SchemaVersion VARCHAR(64) NOT NULL,
                     Hostname VARCHAR(255) NOT NULL, StartedAt BIGINT NOT NULL, LastHeartbeatAt BIGINT NOT NULL
                 );
-                CREATE TABLE IF NOT EXISTS StewardJobClaims (JobId VARCHAR(26) PRIMARY KEY, NodeName VARCHAR(64) NOT NULL, ClaimedAt BIGINT NOT NULL);
+                CREATE TABLE IF NOT EXISTS StewardJobClaims (
+                    JobId VARCHAR(26) PRIMARY KEY, NodeName VARCHAR(64) NOT NULL, ClaimedAt BIGINT NOT NULL, Claims BIGINT NOT NULL DEFAULT 1
+                );
                 """),
     ]
 

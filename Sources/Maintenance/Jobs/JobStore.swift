@@ -259,18 +259,44 @@ public struct JobStore: Sendable {
     /// Claims the oldest pending job of the given types: pending → in_progress, StartAt set.
     /// `excluding`: jobs whose worker still runs (one put back to `pending` by force is claimed
     /// again only once its first run has ended).
+    /// Claims the oldest pending job of `types` not in `running` for this node: `in_progress`,
+    /// its claim recorded. On PostgreSQL one statement (the pattern of the PostgreSQL job queues:
+    /// `FOR UPDATE SKIP LOCKED` picks a row no other node is claiming, `UPDATE … RETURNING` moves
+    /// it, the claim is inserted in the same statement), so nodes claiming at once take different
+    /// jobs instead of racing for one. On SQLite (one node, one writer) a read and a conditional
+    /// update in the writer's transaction.
     public func claimNext(types: Set<String>, excluding running: Set<String> = []) async throws -> Job? {
         guard !types.isEmpty else { return nil }
         let now = clock.nowMilliseconds()
-        return try await db.writeSQL { conn in
-            let marks = Array(repeating: "?", count: types.count).joined(separator: ",")
-            let candidates = try conn.all("SELECT Id FROM Jobs WHERE Status = 'pending' AND Type IN (\(marks)) ORDER BY CreateAt, Id LIMIT ?",
-                                          types.sorted().map { SQLValue.text($0) } + [.int(Int64(running.count + 1))]) { $0.string(0) }
+        let typeMarks = Array(repeating: "?", count: types.count).joined(separator: ",")
+        let typeValues = types.sorted().map { SQLValue.text($0) }
+        return try await db.writeSQL { [nodeName] conn in
+            if conn.dialect == .postgres {
+                let skip = running.isEmpty ? "" : " AND Id NOT IN (" + Array(repeating: "?", count: running.count).joined(separator: ",") + ")"
+                return try conn.first("""
+                    WITH next AS (
+                        SELECT Id FROM Jobs WHERE Status = 'pending' AND Type IN (\(typeMarks))\(skip)
+                        ORDER BY CreateAt, Id LIMIT 1 FOR UPDATE SKIP LOCKED
+                    ), claimed AS (
+                        UPDATE Jobs SET Status = 'in_progress', Progress = 0, StartAt = ?, LastActivityAt = ?
+                        WHERE Id IN (SELECT Id FROM next) AND Status = 'pending'
+                        RETURNING \(Self.columns)
+                    ), noted AS (
+                        INSERT INTO StewardJobClaims (JobId, NodeName, ClaimedAt) SELECT Id, ?, ? FROM claimed
+                        ON CONFLICT (JobId) DO UPDATE SET NodeName = excluded.NodeName, ClaimedAt = excluded.ClaimedAt,
+                            Claims = StewardJobClaims.Claims + 1
+                    )
+                    SELECT \(Self.columns) FROM claimed
+                    """, typeValues + running.sorted().map { .text($0) } + [.int(now), .int(now), .text(nodeName), .int(now)], Self.job)
+            }
+            let candidates = try conn.all("SELECT Id FROM Jobs WHERE Status = 'pending' AND Type IN (\(typeMarks)) ORDER BY CreateAt, Id LIMIT ?",
+                                          typeValues + [.int(Int64(running.count + 1))]) { $0.string(0) }
             guard let id = candidates.compactMap({ $0 }).first(where: { !running.contains($0) }) else { return nil }
             guard try Self.transition(conn, id, from: .pending, to: .inProgress, progress: 0, data: nil, starting: true, now: now) else { return nil }
             try conn.run("""
                 INSERT INTO StewardJobClaims (JobId, NodeName, ClaimedAt) VALUES (?, ?, ?)
-                ON CONFLICT (JobId) DO UPDATE SET NodeName = excluded.NodeName, ClaimedAt = excluded.ClaimedAt
+                ON CONFLICT (JobId) DO UPDATE SET NodeName = excluded.NodeName, ClaimedAt = excluded.ClaimedAt,
+                    Claims = StewardJobClaims.Claims + 1
                 """, [.text(id), .text(nodeName), .int(now)])
             return try Self.get(conn, id)
         }
