@@ -130,6 +130,7 @@ enum StewardDaemon {
     /// sent meanwhile were lost.
     static func apply(_ event: ClusterEvent, engine: JobEngine, busy: ServerBusyService, caches: CacheRegistry, logger: Logger) {
         if event == .jobCreated || event == .resync { engine.wake() }
+        if event == .jobStatusChanged || event == .resync { Task { await engine.stopJobsChangedElsewhere() } }
         if event == .busyChanged || event == .resync {
             Task {
                 do {

@@ -133,6 +133,39 @@ struct ClusterEndToEndTests {
                 "no worker wrote a log line twice")
     }
 
+    /// A cancel made on another node reaches the node running the job: its worker stops at the
+    /// next table instead of vacuuming them all.
+    @Test func aCancelOnAnotherNodeStopsTheWorker() throws {
+        let db = try cluster.createDatabase()
+        // Sorted first of the tables db_optimize vacuums, so the job waits on it at once.
+        try cluster.psql(db, "CREATE TABLE aa_posts (id varchar(26) PRIMARY KEY)")
+        let holder = try cluster.hold(db, "BEGIN; LOCK TABLE aa_posts IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(3600)")
+        defer { holder.terminate() }
+        #expect(eventually(timeout: 30) {
+            (try? cluster.psql(db, "SELECT count(*) FROM pg_locks WHERE relation = 'aa_posts'::regclass AND granted")) == "1"
+        })
+        let a = try node("node-a", database: db, runJobs: true)
+        let b = try node("node-b", database: db, runJobs: false)
+        let created = try UnixHTTP.post(a.socket, "/api/v4/jobs", body: #"{"type":"db_optimize"}"#)
+        let id = try #require(created.json()["id"] as? String, "\(created.text)")
+        #expect(eventually(timeout: 30) {
+            (try? cluster.psql(db, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'VACUUM%'")) == "1"
+        }, "node-a's worker waits on aa_posts")
+
+        #expect(try UnixHTTP.post(b.socket, "/api/v4/jobs/\(id)/cancel").status == 200)
+        #expect(eventually(timeout: 30) { a.log.contains("job changed on another node; stopping its worker") }, "\(a.log.suffix(1500))")
+        // The session holding the lock sleeps and would not notice its client go: end it.
+        try cluster.psql(db, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep(3600)%' AND pid <> pg_backend_pid()")
+        var status = ""
+        _ = eventually(timeout: 30) {
+            status = ((try? UnixHTTP.get(b.socket, "/api/v4/jobs/\(id)").json()) ?? [:])["status"] as? String ?? ""
+            return status == "canceled"
+        }
+        #expect(status == "canceled")
+        #expect(try cluster.psql(db, "SELECT count(*) FROM JobLogs WHERE JobId = '\(id)' AND Msg LIKE 'optimized:%'") == "0",
+                "the worker stopped after the first table")
+    }
+
     @Test func aKilledNodesRunningJobIsEndedByALiveNode() throws {
         let db = try cluster.createDatabase()
         try cluster.psql(db, "CREATE TABLE zz_posts (id varchar(26) PRIMARY KEY)")

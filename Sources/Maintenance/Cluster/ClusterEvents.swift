@@ -14,6 +14,9 @@ public enum ClusterEvent: String, Sendable, CaseIterable {
     case busyChanged = "busy_state_change"
     /// Caches were invalidated: purge this node's too (Mattermost's `inv_all_caches`).
     case cachesInvalidated = "inv_all_caches"
+    /// A job's status was changed from outside its worker (a cancel, a forced status): the node
+    /// running it stops its worker if the store no longer says `in_progress`.
+    case jobStatusChanged = "job_status_change"
     /// Not sent: a listener that (re)started listening may have missed events and re-reads everything.
     case resync
 }

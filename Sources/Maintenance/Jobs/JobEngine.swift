@@ -60,6 +60,22 @@ public final class JobEngine: Sendable {
         wake()
     }
 
+    /// Stops the workers of this node's running jobs that the store no longer has `in_progress`
+    /// (cancelled or forced on another node: `ClusterEvent.jobStatusChanged`).
+    public func stopJobsChangedElsewhere() async {
+        let ids = running.withLock { Array($0.keys) }
+        guard !ids.isEmpty else { return }
+        do {
+            for (id, status) in try await jobs.statuses(ids) where status != .inProgress {
+                guard let flag = running.withLock({ $0[id] }), !flag.isSet else { continue }
+                logger.notice("job changed on another node; stopping its worker", metadata: ["job_id": "\(id)", "status": "\(status.rawValue)"])
+                flag.set()
+            }
+        } catch {
+            logger.warning("could not read the running jobs' statuses", metadata: ["error": "\(error)"])
+        }
+    }
+
     /// Ends the running jobs of nodes whose lease has run out (`ClusterNodes` calls it after each
     /// heartbeat); each is a status entry naming the node.
     public func recoverFromDeadNodes() async {

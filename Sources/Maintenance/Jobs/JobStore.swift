@@ -137,6 +137,16 @@ public struct JobStore: Sendable {
         try conn.first("SELECT \(columns) FROM Jobs WHERE Id = ?", [.text(id)], job)
     }
 
+    /// The statuses of `ids` (those that exist).
+    public func statuses(_ ids: [String]) async throws -> [String: JobStatus] {
+        guard !ids.isEmpty else { return [:] }
+        let marks = Array(repeating: "?", count: ids.count).joined(separator: ",")
+        let rows = try await db.readSQL { conn in
+            try conn.all("SELECT Id, Status FROM Jobs WHERE Id IN (\(marks))", ids.map { .text($0) }) { ($0.string(0) ?? "", $0.string(1) ?? "") }
+        }
+        return Dictionary(rows.compactMap { id, s in JobStatus(rawValue: s).map { (id, $0) } }, uniquingKeysWith: { a, _ in a })
+    }
+
     /// Newest first (Mattermost orders by CreateAt DESC).
     public func list(types: [String], status: JobStatus?, offset: Int, limit: Int) async throws -> [Job] {
         try await db.readSQL { conn in try Self.list(conn, types: types, status: status, offset: offset, limit: limit) }
@@ -178,7 +188,10 @@ public struct JobStore: Sendable {
                            starting: Bool = false) async throws -> Bool {
         let now = clock.nowMilliseconds()
         return try await db.writeSQL { conn in
-            try Self.transition(conn, id, from: from, to: to, progress: progress, data: data, starting: starting, now: now)
+            let moved = try Self.transition(conn, id, from: from, to: to, progress: progress, data: data, starting: starting, now: now)
+            // A job running on another node stops there too (the worker runs where it was claimed).
+            if moved && [.cancelRequested, .canceled, .pending].contains(to) { try ClusterEvents.send(.jobStatusChanged, on: conn) }
+            return moved
         }
     }
 
