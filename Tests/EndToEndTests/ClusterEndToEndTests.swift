@@ -50,6 +50,28 @@ struct ClusterEndToEndTests {
         #expect(try nodes(a).map(\.id) == ["node-a"])
     }
 
+    /// A table locked by another session (which sleeps, holding it), and `node` running a
+    /// `db_optimize` whose VACUUM waits for it; the job's id. The lock goes with `unlock`.
+    func jobWaitingOnALock(_ db: String, table: String, on node: DaemonProcess) throws -> (id: String, holder: Process) {
+        try cluster.psql(db, "CREATE TABLE \(table) (id varchar(26) PRIMARY KEY)")
+        let holder = try cluster.hold(db, "BEGIN; LOCK TABLE \(table) IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(3600)")
+        #expect(eventually(timeout: 30) {
+            (try? cluster.psql(db, "SELECT count(*) FROM pg_locks WHERE relation = '\(table)'::regclass AND granted")) == "1"
+        })
+        let created = try UnixHTTP.post(node.socket, "/api/v4/jobs", body: #"{"type":"db_optimize"}"#)
+        let id = try #require(created.json()["id"] as? String, "\(created.text)")
+        #expect(eventually(timeout: 30) {
+            (try? cluster.psql(db, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'VACUUM%'")) == "1"
+        }, "the job's VACUUM waits for the lock on \(table)")
+        return (id, holder)
+    }
+
+    /// Ends the locking session: it sleeps and would not notice its client go.
+    func unlock(_ db: String, _ holder: Process) throws {
+        holder.terminate()
+        try cluster.psql(db, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep(3600)%' AND pid <> pg_backend_pid()")
+    }
+
     func busy(_ daemon: DaemonProcess) -> Bool? {
         (try? UnixHTTP.get(daemon.socket, "/api/v4/server_busy").json())?["busy"] as? Bool
     }
@@ -137,25 +159,15 @@ struct ClusterEndToEndTests {
     /// next table instead of vacuuming them all.
     @Test func aCancelOnAnotherNodeStopsTheWorker() throws {
         let db = try cluster.createDatabase()
-        // Sorted first of the tables db_optimize vacuums, so the job waits on it at once.
-        try cluster.psql(db, "CREATE TABLE aa_posts (id varchar(26) PRIMARY KEY)")
-        let holder = try cluster.hold(db, "BEGIN; LOCK TABLE aa_posts IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(3600)")
-        defer { holder.terminate() }
-        #expect(eventually(timeout: 30) {
-            (try? cluster.psql(db, "SELECT count(*) FROM pg_locks WHERE relation = 'aa_posts'::regclass AND granted")) == "1"
-        })
         let a = try node("node-a", database: db, runJobs: true)
         let b = try node("node-b", database: db, runJobs: false)
-        let created = try UnixHTTP.post(a.socket, "/api/v4/jobs", body: #"{"type":"db_optimize"}"#)
-        let id = try #require(created.json()["id"] as? String, "\(created.text)")
-        #expect(eventually(timeout: 30) {
-            (try? cluster.psql(db, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'VACUUM%'")) == "1"
-        }, "node-a's worker waits on aa_posts")
+        // Sorted first of the tables db_optimize vacuums, so the job waits on it at once.
+        let (id, holder) = try jobWaitingOnALock(db, table: "aa_posts", on: a)
+        defer { holder.terminate() }
 
         #expect(try UnixHTTP.post(b.socket, "/api/v4/jobs/\(id)/cancel").status == 200)
         #expect(eventually(timeout: 30) { a.log.contains("job changed on another node; stopping its worker") }, "\(a.log.suffix(1500))")
-        // The session holding the lock sleeps and would not notice its client go: end it.
-        try cluster.psql(db, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep(3600)%' AND pid <> pg_backend_pid()")
+        try unlock(db, holder)
         var status = ""
         _ = eventually(timeout: 30) {
             status = ((try? UnixHTTP.get(b.socket, "/api/v4/jobs/\(id)").json()) ?? [:])["status"] as? String ?? ""
@@ -168,18 +180,9 @@ struct ClusterEndToEndTests {
 
     @Test func aKilledNodesRunningJobIsEndedByALiveNode() throws {
         let db = try cluster.createDatabase()
-        try cluster.psql(db, "CREATE TABLE zz_posts (id varchar(26) PRIMARY KEY)")
-        let holder = try cluster.hold(db, "BEGIN; LOCK TABLE zz_posts IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(3600)")
-        defer { holder.terminate() }
-        #expect(eventually(timeout: 30) {
-            (try? cluster.psql(db, "SELECT count(*) FROM pg_locks WHERE relation = 'zz_posts'::regclass AND granted")) == "1"
-        })
         let a = try node("node-a", database: db, runJobs: true)
-        let created = try UnixHTTP.post(a.socket, "/api/v4/jobs", body: #"{"type":"db_optimize"}"#)
-        let id = try #require(created.json()["id"] as? String, "\(created.text)")
-        #expect(eventually(timeout: 30) {
-            (try? cluster.psql(db, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'VACUUM%'")) == "1"
-        }, "node-a runs the job, waiting for the lock")
+        let (id, holder) = try jobWaitingOnALock(db, table: "zz_posts", on: a)
+        defer { try? unlock(db, holder) }
         #expect(try cluster.psql(db, "SELECT NodeName FROM StewardJobClaims WHERE JobId = '\(id)'") == "node-a")
 
         // A node starting meanwhile recovers interrupted jobs, but not a live node's.
