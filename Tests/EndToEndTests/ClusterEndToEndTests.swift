@@ -90,11 +90,7 @@ struct ClusterEndToEndTests {
 
         let created = try UnixHTTP.post(a.socket, "/api/v4/jobs", body: #"{"type":"db_optimize"}"#)
         let id = try #require(created.json()["id"] as? String, "\(created.text)")
-        var status = ""
-        _ = eventually(timeout: 10) {
-            status = ((try? UnixHTTP.get(a.socket, "/api/v4/jobs/\(id)").json()) ?? [:])["status"] as? String ?? ""
-            return status == "success"
-        }
+        let status = jobStatus(a.socket, id, becomes: "success", timeout: 10)
         #expect(status == "success", "node-b ran the job node-a created, woken by the event")
         #expect(try cluster.psql(db, "SELECT NodeName FROM StewardJobClaims WHERE JobId = '\(id)'") == "node-b")
 
@@ -168,11 +164,7 @@ struct ClusterEndToEndTests {
         #expect(try UnixHTTP.post(b.socket, "/api/v4/jobs/\(id)/cancel").status == 200)
         #expect(eventually(timeout: 30) { a.log.contains("job changed on another node; stopping its worker") }, "\(a.log.suffix(1500))")
         try unlock(db, holder)
-        var status = ""
-        _ = eventually(timeout: 30) {
-            status = ((try? UnixHTTP.get(b.socket, "/api/v4/jobs/\(id)").json()) ?? [:])["status"] as? String ?? ""
-            return status == "canceled"
-        }
+        let status = jobStatus(b.socket, id, becomes: "canceled", timeout: 30)
         #expect(status == "canceled")
         #expect(try cluster.psql(db, "SELECT count(*) FROM JobLogs WHERE JobId = '\(id)' AND Msg LIKE 'optimized:%'") == "0",
                 "the worker stopped after the first table")

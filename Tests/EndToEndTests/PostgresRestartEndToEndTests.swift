@@ -74,11 +74,7 @@ struct PostgresRestartEndToEndTests {
 
         let next = try UnixHTTP.post(daemon.socket, "/api/v4/jobs", body: #"{"type":"db_optimize"}"#)
         let nextID = try #require(next.json()["id"] as? String, "\(next.text)")
-        var status = ""
-        _ = eventually(timeout: 60) {
-            status = ((try? UnixHTTP.get(daemon.socket, "/api/v4/jobs/\(nextID)").json()) ?? [:])["status"] as? String ?? ""
-            return status == "success"
-        }
+        let status = jobStatus(daemon.socket, nextID, becomes: "success", timeout: 60)
         #expect(status == "success", "the engine goes on after the restart")
         #expect(try cluster.psql("mm", "SELECT count(*) FROM Jobs WHERE Status = 'in_progress'") == "0")
     }

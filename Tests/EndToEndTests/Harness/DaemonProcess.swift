@@ -120,3 +120,14 @@ func eventually(timeout: TimeInterval = 10, _ condition: () throws -> Bool) reth
     }
     return try condition()
 }
+
+/// Polls `GET /jobs/{id}` on `socket` until the job's status is `expected` (or `timeout`); the
+/// last status seen, so a failed expectation shows where the job stopped.
+func jobStatus(_ socket: String, _ id: String, becomes expected: String, timeout: TimeInterval) -> String {
+    var status = ""
+    _ = eventually(timeout: timeout) {
+        status = ((try? UnixHTTP.get(socket, "/api/v4/jobs/\(id)").json()) ?? [:])["status"] as? String ?? ""
+        return status == expected
+    }
+    return status
+}
