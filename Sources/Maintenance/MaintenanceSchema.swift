@@ -3,7 +3,7 @@ import Store
 /// Every migration of the store, of every part of Steward, in the order they apply: the one place
 /// they are registered. Each gives its SQL for both dialects.
 public enum StewardSchema {
-    public static var migrations: [Migration] { MaintenanceSchema.migrations + JobStore.migrations + ClusterNodes.migrations }
+    public static var migrations: [Migration] { MaintenanceSchema.migrations + JobStore.migrations + ClusterNodes.migrations + JobSchedules.migrations }
 }
 
 /// Schema owned by the maintenance domain.

@@ -110,6 +110,15 @@ struct JobCommand: ParsableCommand {
         @Argument var type: String
         @Option(name: .long, parsing: .upToNextOption, help: "Data as key=value.") var data: [String] = []
         @Flag(name: .long, help: "Wait for the job to finish; the exit code says how it ended.") var wait = false
+        @Option(name: .customLong("once-per"), help: ArgumentHelp(
+            "At most one such job per window of this length (90s, 30m, 24h, 7d; windows aligned to 00:00 UTC), across every node: a second call in the window gets the first one's job.",
+            valueName: "period")) var oncePer: String?
+
+        func validate() throws {
+            if let oncePer, ScheduleWindow.parsePeriod(oncePer) == nil {
+                throw ValidationError("--once-per takes a whole number of s, m, h or d between 60s and 366d, got '\(oncePer)'")
+            }
+        }
 
         func run() throws {
             var finished: Job?
@@ -120,8 +129,14 @@ struct JobCommand: ParsableCommand {
                     map[String(kv[..<eq])] = String(kv[kv.index(after: eq)...])
                 }
                 let body = "{\"type\":\(JSONWriter.quote(type)),\"data\":\(Job.dataJSON(map))}"
-                let r = try options.call("POST", "/jobs", body: Array(body.utf8), context: "unable to create the job")
+                let path = oncePer.map { "/jobs?once_per=\($0)" } ?? "/jobs"
+                let r = try options.call("POST", path, body: Array(body.utf8), context: "unable to create the job")
                 let job = try JobCommand.decodeJob(r)
+                if r.status == 200, !options.quiet {
+                    // 200, not 201: the window's job already existed (another node's timer made it).
+                    let f = TerminalText.field
+                    FileHandle.standardError.write(Data("job \(f(job.id)) was already created in this window; not creating another\n".utf8))
+                }
                 if wait {
                     finished = try JobCommand.wait(job.id, options)
                     options.json ? options.printJSON(Array(finished!.json.utf8)) : options.say(JobCommand.describe(finished!))

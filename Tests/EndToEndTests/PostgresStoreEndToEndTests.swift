@@ -32,7 +32,7 @@ struct PostgresStoreEndToEndTests {
         let job = try JSONDecoder().decode(Job.self, from: Data(created.body))
         #expect(try cluster.psql(db, "SELECT Status || ' ' || (Data->>'vacuum') FROM Jobs WHERE Id = '\(job.id)'") == "pending true")
         #expect(try cluster.psql(db, "SELECT count(*) FROM ServerBusy") == "1")
-        #expect(try cluster.psql(db, "SELECT count(*) FROM StewardMigrations") == "4")
+        #expect(try cluster.psql(db, "SELECT count(*) FROM StewardMigrations") == "5")
 
         let got = try UnixHTTP.get(socket, "/api/v4/jobs/\(job.id)")
         #expect(got.status == 200 && got.body == created.body, "\(got.text)")

@@ -63,6 +63,9 @@ enum ErrorMapping {
                             detailedError: "the job's file no longer exists", statusCode: 404)
         case .statusNotSettable:
             return AppError(id: "app.job.update_status.app_error", message: "Unable to update job status. Invalid status set", statusCode: 500)
+        case .windowTaken(let id):
+            return AppError(id: "api.job.create.once_per.window_taken", message: "A job was already created in this schedule window.",
+                            detailedError: "job_id=\(id) (since deleted)", statusCode: 409)
         }
     }
 

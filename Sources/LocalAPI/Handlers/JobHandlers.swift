@@ -127,6 +127,8 @@ enum JobHandlers {
     @Sendable static func quickCreate(_ ctx: RequestContext) throws -> APIResponse? {
         let body = try creation(ctx)
         guard let type = body.type else { throw AppError.invalidBodyParam("job") }
+        // A creation in a schedule window reads and writes its key: not a one-row insert.
+        if ctx.request.query["once_per"] != nil { return nil }
         return try ctx.services.jobs.createIfWriterFree(type: type, data: body.data ?? [:], logged: false).map(created)
     }
 
@@ -140,7 +142,20 @@ enum JobHandlers {
     @Sendable static func create(_ ctx: RequestContext) async throws -> APIResponse {
         let body = try creation(ctx)
         guard let type = body.type else { throw AppError.invalidBodyParam("job") }
-        return created(try await ctx.services.jobs.create(type: type, data: body.data ?? [:], logged: false))
+        guard let raw = ctx.request.query["once_per"] else {
+            return created(try await ctx.services.jobs.create(type: type, data: body.data ?? [:], logged: false))
+        }
+        // Steward's extension for timers on several nodes: at most one job per window; the callers
+        // that come second get that job, with 200 instead of 201.
+        guard let period = ScheduleWindow.parsePeriod(raw) else { throw AppError.invalidURLParam("once_per") }
+        switch try await ctx.services.jobs.create(type: type, data: body.data ?? [:], oncePer: period, logged: false) {
+        case .created(let job):
+            return created(job)
+        case .existing(let job):
+            var r = jobBody(job, status: 200)
+            r.auditFields = [("job_id", job.id), ("job_type", job.type), ("status", job.status.rawValue), ("once_per", "window already taken")]
+            return r
+        }
     }
 
     @Sendable static func cancel(_ ctx: RequestContext) async throws -> APIResponse {

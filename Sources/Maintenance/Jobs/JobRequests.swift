@@ -14,6 +14,18 @@ extension JobEngine {
         return job
     }
 
+    /// `create` in a schedule window (`once_per`): at most one job of this type and data per
+    /// window of `periodSeconds`, across every node of the store.
+    public func create(type: String, data: [String: String], oncePer periodSeconds: Int64, logged: Bool = true) async throws -> ScheduledCreation {
+        let checked = try validatedData(type: type, data)
+        let result = try await jobs.create(type: type, data: checked, oncePer: periodSeconds)
+        if case .created(let job) = result {
+            if logged { logStatus(job.id, job.type, .pending, reason: "created") }
+            wake()
+        }
+        return result
+    }
+
     /// `create` without leaving the caller's thread, when the store's writer is free this instant
     /// (the connection's loop must not wait for a VACUUM); nil: use `create`.
     public func createIfWriterFree(type: String, data: [String: String], logged: Bool = true) throws -> Job? {

@@ -50,4 +50,6 @@ public enum JobError: Error, Equatable, Sendable {
     case artifactMissing
     /// A status that cannot be set (forced to an unknown or a running status).
     case statusNotSettable(String)
+    /// A creation with a schedule window whose job was created and has since been deleted.
+    case windowTaken(jobId: String)
 }
