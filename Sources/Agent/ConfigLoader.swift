@@ -11,8 +11,13 @@ struct ConfigSource: Sendable {
     /// In development mode a missing config file is created with defaults.
     var developmentDataDir: String?
 
-    /// Relative paths in `POST /config/migrate` are taken from here.
-    var directory: String { developmentDataDir ?? FilePath.directory(of: location.path) }
+    /// Relative paths in `POST /config/migrate` are taken from here: the config file's directory,
+    /// and for a config in PostgreSQL (no directory of its own) the default config's, /etc/steward.
+    var directory: String {
+        if let developmentDataDir { return developmentDataDir }
+        if case .postgres = location { return "/etc/steward" }
+        return FilePath.directory(of: location.path)
+    }
 }
 
 /// A config as the daemon runs it: the store's document with environment overrides applied, plus

@@ -86,6 +86,8 @@ struct DaemonService: Service {
 /// needs a restart is reported. A config that does not load is refused and the running one kept.
 final class Reloader: @unchecked Sendable {
     private let lock = Locked<StewardConfig>(StewardConfig())
+    /// The policy rules in force (the config's and its rules file's).
+    private let rules = Locked<[PolicyRule]>([])
     let loader: ConfigLoader
     let policy: PolicyProvider
     let settings: RuntimeSettings
@@ -96,14 +98,15 @@ final class Reloader: @unchecked Sendable {
     var configService: ConfigService?
     var jobs: JobEngine?
 
-    init(current: StewardConfig, loader: ConfigLoader, policy: PolicyProvider, settings: RuntimeSettings,
+    init(current: LoadedConfig, loader: ConfigLoader, policy: PolicyProvider, settings: RuntimeSettings,
          logLevel: SharedLogLevel, logger: Logger) {
         self.loader = loader
         self.policy = policy
         self.settings = settings
         self.logLevel = logLevel
         self.logger = logger
-        lock.withLock { $0 = current }
+        lock.withLock { $0 = current.config }
+        rules.withLock { $0 = current.policyRules }
     }
 
     /// Returns the changed settings that need a restart; throws (and keeps everything) when the new
@@ -111,10 +114,25 @@ final class Reloader: @unchecked Sendable {
     func reload() async throws -> [String] {
         SystemdNotifier.reloading()
         defer { SystemdNotifier.ready(status: "Serving (configuration reloaded)") }
-        let loaded: LoadedConfig
+        return apply(try loadLogged())
+    }
+
+    /// For a config in a database store that another node (or Mattermost) may have changed: re-read
+    /// it and apply it only when it differs from the running one. A config that does not load is
+    /// logged and the running one kept, as for a reload.
+    @discardableResult
+    func reloadIfChanged(reason: String) -> Bool {
+        guard let loaded = try? loadLogged() else { return false }
+        guard loaded.config != lock.withLock({ $0 }) || loaded.policyRules != rules.withLock({ $0 }) else { return false }
+        logger.notice("the configuration in the database store changed", metadata: ["reason": "\(reason)"])
+        _ = apply(loaded)
+        return true
+    }
+
+    private func loadLogged() throws -> LoadedConfig {
         do {
             _ = loader.purge()
-            loaded = try loader.load()
+            return try loader.load()
         } catch {
             logger.error(
                 "configuration reload failed; keeping the running configuration",
@@ -122,8 +140,12 @@ final class Reloader: @unchecked Sendable {
                            "config": "\(loader.source.location)"])
             throw error
         }
+    }
+
+    private func apply(_ loaded: LoadedConfig) -> [String] {
         let next = loaded.config
         policy.update(rules: loaded.policyRules)
+        rules.withLock { $0 = loaded.policyRules }
         server?.apply(next.serviceSettings)
         settings.replace(with: next)
         jobs?.wake()

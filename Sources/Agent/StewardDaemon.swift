@@ -57,10 +57,20 @@ enum StewardDaemon {
             caches.register(cache)
         }
         let settings = RuntimeSettings(config)
-        let reloader = Reloader(current: config, loader: loader, policy: policy, settings: settings, logLevel: level, logger: logger)
-        let configService = ConfigService(settings: settings, directory: source.directory, overridden: loaded.overridden) {
-            try await reloader.reload()
-        }
+        let reloader = Reloader(current: loaded, loader: loader, policy: policy, settings: settings, logLevel: level, logger: logger)
+        let configInDatabase = !source.location.isFile
+        let configService = ConfigService(
+            settings: settings, directory: source.directory, overridden: loaded.overridden,
+            reload: { try await reloader.reload() },
+            databaseWritten: {
+                // This node first (its config may be the one just written), then the others.
+                if configInDatabase { await Self.reloadIfChanged(reloader, reason: "config migrated into the database store") }
+                do {
+                    try await ClusterEvents.send(.configChanged, via: pool)
+                } catch {
+                    logger.warning("could not tell the other nodes about the migrated config", metadata: ["error": "\(error)"])
+                }
+            })
         reloader.configService = configService
         let nodeName = config.clusterSettings.effectiveNodeName
         let cluster = ClusterNodes(db: pool, name: nodeName, logger: logger)
@@ -95,13 +105,22 @@ enum StewardDaemon {
             events = (pool as? PostgresPool).map { pg in
                 ClusterEvents.Listener(store: pg, logger: logger) { event in
                     Self.apply(event, engine: engine, busy: busy, caches: caches, logger: logger)
+                    if configInDatabase && (event == .configChanged || event == .resync) {
+                        Task { await Self.reloadIfChanged(reloader, reason: "cluster event \(event.rawValue)") }
+                    }
                 }
             }
-            // The slow poll behind the events: every 15th heartbeat (30 s) looks for pending jobs.
+            // The slow poll behind the events: every 15th heartbeat (30 s) looks for pending jobs
+            // and re-reads a config kept in a database (which Mattermost may have changed: it
+            // tells its own nodes, not ours).
             let beats = Locked(0)
             cluster.start {
                 await engine.recoverFromDeadNodes()
-                if beats.withLock({ $0 += 1; return $0 % 15 == 0 }) { engine.wake() }
+                await engine.releaseUntrackedClaims()
+                if beats.withLock({ $0 += 1; return $0 % 15 == 0 }) {
+                    engine.wake()
+                    if configInDatabase { await Self.reloadIfChanged(reloader, reason: "periodic check") }
+                }
             }
             // Bound and listening now (so a bad listener exits 73); accepting starts in the service,
             // once SIGTERM is trapped: a signal right after the first answer must stop us gracefully.
@@ -144,6 +163,16 @@ enum StewardDaemon {
         if event == .cachesInvalidated || event == .resync {
             let purged = caches.purgeAll()
             logger.info("caches invalidated by a cluster event", metadata: ["event": "\(event.rawValue)", "caches": "\(purged.count)"])
+        }
+    }
+
+    /// `Reloader.reloadIfChanged` off the serving threads: it reads the database store.
+    static func reloadIfChanged(_ reloader: Reloader, reason: String) async {
+        await withCheckedContinuation { (cont: CheckedContinuation<Void, Never>) in
+            BlockingPool.shared.submit {
+                reloader.reloadIfChanged(reason: reason)
+                cont.resume()
+            }
         }
     }
 

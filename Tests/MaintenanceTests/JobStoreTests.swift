@@ -62,4 +62,31 @@ import Testing
         #expect(try await jobs.claimNext(types: ["db_optimize"], excluding: [first.id]) == nil)
         #expect(try await jobs.claimNext(types: ["db_optimize"])?.id == first.id)
     }
+
+    /// A claim whose answer never reached its node (the connection broke after the commit): once
+    /// it is older than a lease, and only if no worker of the node runs it, the job is pending
+    /// again (canceled if a cancel was asked meanwhile); another node's claims are not touched.
+    @Test(arguments: StoreKind.available) func aClaimTheNodeNeverStartedGoesBackToPending(_ kind: StoreKind) async throws {
+        let made = try kind.make()
+        let now = Locked<Int64>(1_000_000_000)
+        let clock = WallClock { now.withLock { $0 } }
+        let a = JobStore(db: made.store, clock: clock, nodeName: "node-a")
+        let b = JobStore(db: made.store, clock: clock, nodeName: "node-b")
+        for _ in 0..<4 { _ = try await a.create(type: "db_optimize", data: [:]) }
+        let lost = try #require(try await a.claimNext(types: ["db_optimize"]))
+        let started = try #require(try await a.claimNext(types: ["db_optimize"]))
+        let canceled = try #require(try await a.claimNext(types: ["db_optimize"]))
+        #expect(try await a.transition(canceled.id, from: .inProgress, to: .cancelRequested))
+        let elsewhere = try #require(try await b.claimNext(types: ["db_optimize"]))
+
+        #expect(try await a.releaseUntracked(running: [started.id]).isEmpty, "claims younger than a lease are left alone")
+        now.withLock { $0 += ClusterNodes.leaseMilliseconds + 1 }
+        let released = try await a.releaseUntracked(running: [started.id])
+        #expect(Set(released.map(\.id)) == [lost.id, canceled.id])
+        #expect(try await a.get(lost.id)?.status == .pending)
+        #expect(try await a.get(canceled.id)?.status == .canceled)
+        #expect(try await a.get(started.id)?.status == .inProgress, "its worker runs")
+        #expect(try await a.get(elsewhere.id)?.status == .inProgress, "node-b's claim")
+        #expect(try await a.claimNext(types: ["db_optimize"])?.id == lost.id, "claimed again")
+    }
 }

@@ -17,6 +17,9 @@ public enum ClusterEvent: String, Sendable, CaseIterable {
     /// A job's status was changed from outside its worker (a cancel, a forced status): the node
     /// running it stops its worker if the store no longer says `in_progress`.
     case jobStatusChanged = "job_status_change"
+    /// A config was written into a database config store: nodes whose config lives there re-read
+    /// it and apply it if it differs from theirs (Mattermost's `config_changed`).
+    case configChanged = "config_changed"
     /// Not sent: a listener that (re)started listening may have missed events and re-reads everything.
     case resync
 }
@@ -31,6 +34,12 @@ public enum ClusterEvents {
     public static func send(_ event: ClusterEvent, on conn: any SQLConnection) throws {
         guard conn.dialect == .postgres else { return }
         try conn.query("SELECT pg_notify(?, ?)", [.text(channel), .text(event.rawValue)]) { _ in }
+    }
+
+    /// Sends `event` on its own (a change that was not written through `store`'s writer).
+    public static func send(_ event: ClusterEvent, via store: any SQLStore) async throws {
+        guard store is PostgresPool else { return }
+        try await store.writeSQL { conn in try send(event, on: conn) }
     }
 
     /// Listens on a connection of its own, on a thread of its own, until `stop()`: each event

@@ -12,12 +12,17 @@ public final class ConfigService: Sendable {
     public let directory: String
     private let overriddenSettings: Locked<[String]>
     private let reloadAction: Reload
+    private let databaseWritten: @Sendable () async -> Void
 
-    public init(settings: RuntimeSettings, directory: String, overridden: [String], reload: @escaping Reload) {
+    /// `databaseWritten` runs after a migrate wrote into a database config store, which may be the
+    /// one this node and others read their config from.
+    public init(settings: RuntimeSettings, directory: String, overridden: [String], reload: @escaping Reload,
+                databaseWritten: @escaping @Sendable () async -> Void = {}) {
         self.settings = settings
         self.directory = directory
         self.overriddenSettings = Locked(overridden)
         self.reloadAction = reload
+        self.databaseWritten = databaseWritten
     }
 
     public var overridden: [String] { overriddenSettings.withLock { $0 } }
@@ -57,6 +62,7 @@ public final class ConfigService: Sendable {
         } catch {
             throw .migrateFailed(error)
         }
+        if let destination = try? ConfigLocation.parse(to, relativeTo: directory), !destination.isFile { await databaseWritten() }
     }
 
     /// `{"Section": {"Setting": true}}` for every overridden setting, like Mattermost's

@@ -88,6 +88,20 @@ public final class JobEngine: Sendable {
         }
     }
 
+    /// Puts back the jobs this node claimed but never started (`JobStore.releaseUntracked`), so a
+    /// claim whose answer a broken connection lost does not leave its job running forever.
+    public func releaseUntrackedClaims() async {
+        do {
+            let released = try await jobs.releaseUntracked(running: running.withLock { Set($0.keys) })
+            for job in released {
+                logStatus(job.id, job.type, job.status, reason: "claimed by this node but never started (the claim's answer was lost)")
+            }
+            if !released.isEmpty { wake() }
+        } catch {
+            logger.warning("could not look for claims this node lost", metadata: ["error": "\(error)"])
+        }
+    }
+
     /// With `RunJobs` false there is nothing to schedule: no wake-up (a reload that turns it on wakes).
     public func wake() {
         if settings.current.jobSettings.runJobs { wakeups.yield() }

@@ -340,6 +340,27 @@ public struct JobStore: Sendable {
             """, [.text(nodeName), .int(live)]) { node in "node \(node) stopped heartbeating while the job was running" }
     }
 
+    /// The jobs this node claimed more than a lease ago, still running in the store, whose worker
+    /// never started here (not in `running`): the claim committed but its answer was lost with the
+    /// connection (PostgreSQL restarting). No worker ran them, so they go back to `pending` —
+    /// `canceled` if a cancel was asked for meanwhile — and are claimed again, once.
+    public func releaseUntracked(running: Set<String>) async throws -> [Job] {
+        let now = clock.nowMilliseconds()
+        return try await db.writeSQL { [nodeName] conn in
+            let stuck = try conn.all("""
+                SELECT \(Self.columns) FROM Jobs JOIN StewardJobClaims C ON C.JobId = Jobs.Id
+                WHERE Jobs.Status IN ('in_progress', 'cancel_requested') AND C.NodeName = ? AND C.ClaimedAt < ?
+                """, [.text(nodeName), .int(now - ClusterNodes.leaseMilliseconds)], Self.job)
+            return try stuck.filter { !running.contains($0.id) }.compactMap { original in
+                var job = original
+                let next: JobStatus = job.status == .cancelRequested ? .canceled : .pending
+                guard try Self.transition(conn, job.id, from: job.status, to: next, progress: 0, data: nil, starting: false, now: now) else { return nil }
+                job.status = next
+                return job
+            }
+        }
+    }
+
     /// Ends the jobs `sql` selects (the job's columns, then the node that held it) as interrupted.
     private func recover(_ sql: String, _ parameters: [SQLValue], reason: @escaping @Sendable (String) -> String) async throws -> [Job] {
         let now = clock.nowMilliseconds()
