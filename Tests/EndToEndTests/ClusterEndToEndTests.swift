@@ -78,15 +78,16 @@ struct ClusterEndToEndTests {
 
     /// Busy set and cleared, a job created and caches invalidated on one node reach the other
     /// through NOTIFY. The job shows it: nodes otherwise look for pending jobs every 30 s only.
-    @Test func eventsReachTheOtherNode() throws {
+    @Test func eventsReachTheOtherNodes() throws {
         let db = try cluster.createDatabase()
         let a = try node("node-a", database: db, runJobs: false)
         let b = try node("node-b", database: db, runJobs: true)
+        let c = try node("node-c", database: db, runJobs: false)
 
         #expect(try UnixHTTP.post(a.socket, "/api/v4/server_busy?seconds=600").status == 200)
-        #expect(eventually(timeout: 10) { busy(b) == true }, "busy set on node-a is seen on node-b")
+        for other in [b, c] { #expect(eventually(timeout: 10) { busy(other) == true }, "busy set on node-a is seen on the others") }
         #expect(try UnixHTTP.delete(a.socket, "/api/v4/server_busy").status == 200)
-        #expect(eventually(timeout: 10) { busy(b) == false }, "and cleared")
+        for other in [b, c] { #expect(eventually(timeout: 10) { busy(other) == false }, "and cleared") }
 
         let created = try UnixHTTP.post(a.socket, "/api/v4/jobs", body: #"{"type":"db_optimize"}"#)
         let id = try #require(created.json()["id"] as? String, "\(created.text)")
@@ -95,7 +96,10 @@ struct ClusterEndToEndTests {
         #expect(try cluster.psql(db, "SELECT NodeName FROM StewardJobClaims WHERE JobId = '\(id)'") == "node-b")
 
         #expect(try UnixHTTP.post(a.socket, "/api/v4/caches/invalidate").status == 200)
-        #expect(eventually(timeout: 10) { b.log.split(separator: "\n").contains { $0.contains("cluster event") && $0.contains("inv_all_caches") } }, "\(b.log.suffix(1500))")
+        for other in [b, c] {
+            #expect(eventually(timeout: 10) { other.log.split(separator: "\n").contains { $0.contains("cluster event") && $0.contains("inv_all_caches") } },
+                    "\(other.log.suffix(1500))")
+        }
     }
 
     /// A PostgreSQL restart cuts the listening connection: it is dialled again, and events sent
@@ -317,5 +321,24 @@ struct ClusterEndToEndTests {
         let reason = (job["data"] as? [String: String])?["error"] ?? ""
         #expect(reason.contains("node-a"), "\(job)")
         #expect(try nodes(b).first { $0.id == "node-a" }?.alive == false)
+    }
+}
+
+/// On SQLite there is one node: a `NodeName` only names it (the daemon says so), the nodes list is
+/// that node, and a schedule window holds as on PostgreSQL.
+@Suite("Single node (SQLite)") struct SingleNodeEndToEndTests {
+    @Test func aNodeNameOnSQLiteOnlyNamesTheNode() throws {
+        let dir = Paths.makeTempDir("single-node")
+        var c = DaemonProcess.config(dataDir: dir)
+        c.clusterSettings.nodeName = "solo"
+        let daemon = try DaemonProcess(dataDir: dir, config: c)
+        #expect(daemon.log.contains("the SQLite store serves one node"), "\(daemon.log)")
+        let list = try JSONSerialization.jsonObject(with: Data(UnixHTTP.get(daemon.socket, "/api/v4/cluster/status").body)) as? [[String: Any]] ?? []
+        #expect(list.map { $0["id"] as? String } == ["solo"])
+
+        let first = try UnixHTTP.post(daemon.socket, "/api/v4/jobs?once_per=1h", body: #"{"type":"db_optimize"}"#)
+        let second = try UnixHTTP.post(daemon.socket, "/api/v4/jobs?once_per=3600", body: #"{"type":"db_optimize"}"#)
+        #expect(first.status == 201 && second.status == 200, "\(first.text) \(second.text)")
+        #expect(try first.json()["id"] as? String == second.json()["id"] as? String)
     }
 }
