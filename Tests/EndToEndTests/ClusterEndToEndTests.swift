@@ -184,6 +184,10 @@ struct ClusterEndToEndTests {
         #expect(perNode.split(separator: " ").count == 3, "every node ran jobs: \(perNode)")
         print("1000 jobs over a restart: \(perNode); \(try own.psql("mm", "SELECT count(*) FROM Jobs WHERE Status = 'error'")) ended in error; \(refused) creations refused meanwhile")
         #expect(Set(accepted).count == 1000)
+        for n in nodes {
+            let resyncs = n.log.split(separator: "\n").filter { $0.contains("cluster event") && $0.contains("resync") }.count
+            #expect(resyncs >= 2, "every node read everything again after reconnecting: \(n.log.suffix(1500))")
+        }
     }
 
     /// The timers of three nodes fire at once: one job is created for the window, each caller is
