@@ -5,7 +5,7 @@ import StewardModel
 /// `stewardctl cluster status`: the nodes sharing the daemon's store.
 struct ClusterCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "cluster", abstract: "The nodes sharing the store (PostgreSQL).", subcommands: [Status.self])
+        commandName: "cluster", abstract: "The nodes sharing the store (PostgreSQL).", discussion: "Example: stewardctl cluster status", subcommands: [Status.self])
 
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(

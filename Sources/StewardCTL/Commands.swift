@@ -3,13 +3,22 @@ import Foundation
 import StewardModel
 
 @main
+enum StewardCTLMain {
+    static func main() {
+        StewardCTL.main(GlobalOptions.movedAfterSubcommand(Array(CommandLine.arguments.dropFirst())))
+    }
+}
+
 struct StewardCTL: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stewardctl",
         abstract: "Talk to stewardd over its local socket.",
         discussion: """
             Exit codes: 0 ok; 1 error (the daemon's message is printed); 69 daemon not reachable;
-            77 permission denied; 64 usage error.
+            77 permission denied; 64 usage error. --socket, --json and --quiet go before or after the
+            subcommand.
+
+            Example: stewardctl --socket /run/steward/ops.sock --json system getbusy
             """,
         version: StewardVersion.version,
         subcommands: [SystemCommand.self, ConfigCommand.self, JobCommand.self, CacheCommand.self, DatabaseCommand.self, IntegrityCommand.self,
@@ -18,11 +27,11 @@ struct StewardCTL: ParsableCommand {
 
 struct SystemCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "system", abstract: "Ping and the server-busy flag.",
+        commandName: "system", abstract: "Ping and the server-busy flag.", discussion: "Example: stewardctl system ping",
         subcommands: [Ping.self, GetBusy.self, SetBusy.self, ClearBusy.self])
 
     struct Ping: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Check the daemon answers (and its database with --server-status).")
+        static let configuration = CommandConfiguration(abstract: "Check the daemon answers (and its database with --server-status).", discussion: "Example: stewardctl system ping --server-status")
         @OptionGroup var options: GlobalOptions
         @Flag(name: .long, help: "Also check the database.") var serverStatus = false
 
@@ -40,7 +49,7 @@ struct SystemCommand: ParsableCommand {
     }
 
     struct GetBusy: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "getbusy", abstract: "Show whether the server is busy.")
+        static let configuration = CommandConfiguration(commandName: "getbusy", abstract: "Show whether the server is busy.", discussion: "Example: stewardctl --json system getbusy")
         @OptionGroup var options: GlobalOptions
 
         func run() throws {
@@ -56,7 +65,7 @@ struct SystemCommand: ParsableCommand {
     }
 
     struct SetBusy: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "setbusy", abstract: "Mark the server busy for a while.")
+        static let configuration = CommandConfiguration(commandName: "setbusy", abstract: "Mark the server busy for a while.", discussion: "Example: stewardctl system setbusy --seconds 3600")
         @OptionGroup var options: GlobalOptions
         @Option(name: .shortAndLong, help: "Seconds until the flag clears itself (1-86400).") var seconds: Int64
 
@@ -73,7 +82,7 @@ struct SystemCommand: ParsableCommand {
     }
 
     struct ClearBusy: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "clearbusy", abstract: "Clear the busy flag.")
+        static let configuration = CommandConfiguration(commandName: "clearbusy", abstract: "Clear the busy flag.", discussion: "Example: stewardctl system clearbusy")
         @OptionGroup var options: GlobalOptions
 
         func run() throws {
@@ -86,10 +95,10 @@ struct SystemCommand: ParsableCommand {
 }
 
 struct CacheCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "cache", abstract: "The daemon's caches.", subcommands: [Invalidate.self])
+    static let configuration = CommandConfiguration(commandName: "cache", abstract: "The daemon's caches.", discussion: "Example: stewardctl cache invalidate", subcommands: [Invalidate.self])
 
     struct Invalidate: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Purge every cache the daemon keeps.")
+        static let configuration = CommandConfiguration(abstract: "Purge every cache the daemon keeps.", discussion: "Example: stewardctl cache invalidate")
         @OptionGroup var options: GlobalOptions
 
         func run() throws {
@@ -102,10 +111,10 @@ struct CacheCommand: ParsableCommand {
 }
 
 struct DatabaseCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "db", abstract: "The daemon's store.", subcommands: [Recycle.self])
+    static let configuration = CommandConfiguration(commandName: "db", abstract: "The daemon's store.", discussion: "Example: stewardctl db recycle", subcommands: [Recycle.self])
 
     struct Recycle: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Close and reopen the store's connections.")
+        static let configuration = CommandConfiguration(abstract: "Close and reopen the store's connections.", discussion: "Example: stewardctl db recycle")
         @OptionGroup var options: GlobalOptions
 
         func run() throws {

@@ -5,12 +5,12 @@ import StewardModel
 /// `stewardctl config migrate|show|reload`.
 struct ConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "config", abstract: "The daemon's configuration.", subcommands: [Migrate.self, Show.self, Reload.self])
+        commandName: "config", abstract: "The daemon's configuration.", discussion: "Example: stewardctl config show", subcommands: [Migrate.self, Show.self, Reload.self])
 
     struct Migrate: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Copy a config from one store to another (file path or sqlite:///path/to/db).",
-            discussion: "Relative paths are taken from the daemon's config directory. The running daemon keeps its own store.")
+            discussion: "Relative paths are taken from the daemon's config directory. The running daemon keeps its own store.\n\nExample: stewardctl config migrate /etc/steward/config.json sqlite:///var/lib/steward/config.db")
         @OptionGroup var options: GlobalOptions
         @Argument(help: "The source store.") var from: String
         @Argument(help: "The destination store.") var to: String
@@ -25,7 +25,7 @@ struct ConfigCommand: ParsableCommand {
     }
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print the config in force (secrets included).")
+        static let configuration = CommandConfiguration(abstract: "Print the config in force (secrets included).", discussion: "Example: stewardctl config show --json > running-config.json")
         @OptionGroup var options: GlobalOptions
 
         func run() throws {
@@ -42,7 +42,7 @@ struct ConfigCommand: ParsableCommand {
     }
 
     struct Reload: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Re-read the config store and apply it (as SIGHUP).")
+        static let configuration = CommandConfiguration(abstract: "Re-read the config store and apply it (as SIGHUP).", discussion: "Example: stewardctl config reload")
         @OptionGroup var options: GlobalOptions
 
         func run() throws {

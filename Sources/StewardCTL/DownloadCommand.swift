@@ -19,6 +19,8 @@ extension JobCommand {
                 file is an error unless --force. The file (mode 0600) is written under a temporary name beside \
                 it and renamed when complete, so an interrupted or short download leaves nothing under the final \
                 name. A progress bar goes to stderr when it is a terminal (not with --quiet or --json).
+
+                Example: stewardctl job download 9m7kd3b6qtbq8p1mh4c1h5x3ga -o /srv/backups/steward.db
                 """)
         @OptionGroup var options: GlobalOptions
         @Argument var id: String

@@ -14,6 +14,34 @@ struct GlobalOptions: ParsableArguments {
 
     var client: SocketHTTPClient { SocketHTTPClient(socketPath: socket) }
 
+    /// The global options typed before the subcommand (`stewardctl --json system getbusy`, as with
+    /// mmctl), moved after it, where every command declares them. Only the leading run of them is
+    /// moved; anything else before the subcommand (`--help`, `--version`, a typo) stays where it is
+    /// and is judged by the parser, and nothing crosses a `--`.
+    static func movedAfterSubcommand(_ arguments: [String]) -> [String] {
+        var leading: [String] = []
+        var i = 0
+        scan: while i < arguments.count {
+            let a = arguments[i]
+            switch a {
+            case "--json", "--quiet":
+                leading.append(a)
+            case "--socket":
+                guard i + 1 < arguments.count else { break scan }
+                leading += [a, arguments[i + 1]]
+                i += 1
+            default:
+                guard a.hasPrefix("--socket=") else { break scan }
+                leading.append(a)
+            }
+            i += 1
+        }
+        var rest = Array(arguments[i...])
+        let end = rest.firstIndex(of: "--") ?? rest.endIndex
+        rest.insert(contentsOf: leading, at: end)
+        return rest
+    }
+
     /// Prints text: lines we composed, with what came from the daemon in them. Escaped on the way
     /// out (newlines and tabs kept); fields that must stay on one line are escaped where they are
     /// put in (`TerminalText.field`).

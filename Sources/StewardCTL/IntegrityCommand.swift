@@ -10,7 +10,7 @@ struct IntegrityCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "integrity",
         abstract: "Check the relational integrity of the store (Mattermost's relations).",
-        discussion: "Reads every checked table once; on a large store that takes a while. Asks for YES on a terminal unless --confirm is given, and refuses without --confirm when not interactive. On a terminal (stderr), the check runs as an integrity_check job (relations only) and a progress bar shows the tables read; otherwise, or when the job cannot be created, it is mmctl's POST /api/v4/integrity.")
+        discussion: "Reads every checked table once; on a large store that takes a while. Asks for YES on a terminal unless --confirm is given, and refuses without --confirm when not interactive. On a terminal (stderr), the check runs as an integrity_check job (relations only) and a progress bar shows the tables read; otherwise, or when the job cannot be created, it is mmctl's POST /api/v4/integrity.\n\nExample: stewardctl integrity --confirm --json")
 
     @OptionGroup var options: GlobalOptions
     @Flag(name: .long, help: "Run without asking.") var confirm = false

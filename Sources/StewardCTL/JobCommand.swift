@@ -9,7 +9,7 @@ import Glibc
 /// 1 on error, 3 when canceled.
 struct JobCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "job", abstract: "Maintenance jobs.",
+        commandName: "job", abstract: "Maintenance jobs.", discussion: "Example: stewardctl job create db_backup --wait",
         subcommands: [List.self, Show.self, Create.self, Wait.self, Cancel.self, Update.self, Logs.self, Download.self, Delete.self, Types.self])
 
     static func decodeJob(_ r: SocketHTTPClient.Response) throws(CLIError) -> Job {
@@ -28,21 +28,19 @@ struct JobCommand: ParsableCommand {
         return lines.joined(separator: "\n")
     }
 
-    /// Polls until the job is finished; a bar on a terminal, plain lines otherwise.
+    /// Polls until the job is finished, drawing a bar (progress and status) on a terminal; in a
+    /// pipe, or with --json or --quiet, nothing but the caller's final answer is printed.
     static func wait(_ id: String, _ options: GlobalOptions) throws(CLIError) -> Job {
         let tty = isatty(STDOUT_FILENO) == 1 && !options.quiet && !options.json
-        var lastProgress: Int64 = -2
+        var lastDrawn = ""
         while true {
             let job = try decodeJob(try options.call("GET", "/jobs/\(id)", context: "unable to get the job"))
-            if job.progress != lastProgress && !options.quiet && !options.json {
-                if tty {
-                    let p = max(0, job.progress)
-                    let bar = String(repeating: "#", count: Int(p) / 5) + String(repeating: ".", count: 20 - Int(p) / 5)
-                    FileHandle.standardOutput.write(Data("\r[\(bar)] \(p)% \(job.status.rawValue)   ".utf8))
-                } else {
-                    print("\(TerminalText.field(job.id)) \(job.status.rawValue) \(job.progress)%")
-                }
-                lastProgress = job.progress
+            if tty {
+                let p = Int(min(100, max(0, job.progress)))
+                let bar = String(repeating: "#", count: p / 5) + String(repeating: ".", count: 20 - p / 5)
+                let line = "\r[\(bar)] \(p)% \(job.status.rawValue)   "
+                if line != lastDrawn { FileHandle.standardOutput.write(Data(line.utf8)) }
+                lastDrawn = line
             }
             if job.status.isFinished {
                 if tty { print("") }
@@ -62,7 +60,7 @@ struct JobCommand: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List jobs, newest first.")
+        static let configuration = CommandConfiguration(abstract: "List jobs, newest first.", discussion: "Example: stewardctl job list --type db_backup --status success --per-page 20")
         @OptionGroup var options: GlobalOptions
         @Option(name: .long, help: "Only this type.") var type: String?
         @Option(name: .long, help: "Only this status.") var status: String?
@@ -92,7 +90,7 @@ struct JobCommand: ParsableCommand {
     }
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one job.")
+        static let configuration = CommandConfiguration(abstract: "Show one job.", discussion: "Example: stewardctl job show 9m7kd3b6qtbq8p1mh4c1h5x3ga --json")
         @OptionGroup var options: GlobalOptions
         @Argument var id: String
 
@@ -105,7 +103,7 @@ struct JobCommand: ParsableCommand {
     }
 
     struct Create: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create a job (db_backup, db_optimize, integrity_check, …).")
+        static let configuration = CommandConfiguration(abstract: "Create a job (db_backup, db_optimize, integrity_check, …).", discussion: "Example: stewardctl job create db_optimize --data vacuum=true --wait")
         @OptionGroup var options: GlobalOptions
         @Argument var type: String
         @Option(name: .long, parsing: .upToNextOption, help: "Data as key=value.") var data: [String] = []
@@ -149,7 +147,7 @@ struct JobCommand: ParsableCommand {
     }
 
     struct Wait: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Wait for a job to finish; exit 0 success, 2 warning, 1 error, 3 canceled.")
+        static let configuration = CommandConfiguration(abstract: "Wait for a job to finish; exit 0 success, 2 warning, 1 error, 3 canceled.", discussion: "Example: stewardctl job wait 9m7kd3b6qtbq8p1mh4c1h5x3ga || echo \"ended with $?\"")
         @OptionGroup var options: GlobalOptions
         @Argument var id: String
 
@@ -164,7 +162,7 @@ struct JobCommand: ParsableCommand {
     }
 
     struct Cancel: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Cancel a pending or running job.")
+        static let configuration = CommandConfiguration(abstract: "Cancel a pending or running job.", discussion: "Example: stewardctl job cancel 9m7kd3b6qtbq8p1mh4c1h5x3ga")
         @OptionGroup var options: GlobalOptions
         @Argument var id: String
 
@@ -177,7 +175,7 @@ struct JobCommand: ParsableCommand {
     }
 
     struct Update: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Set a job's status.")
+        static let configuration = CommandConfiguration(abstract: "Set a job's status.", discussion: "Example: stewardctl job update 9m7kd3b6qtbq8p1mh4c1h5x3ga pending --force")
         @OptionGroup var options: GlobalOptions
         @Argument var id: String
         @Argument var status: String
@@ -192,7 +190,7 @@ struct JobCommand: ParsableCommand {
     }
 
     struct Logs: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "A job's log lines.")
+        static let configuration = CommandConfiguration(abstract: "A job's log lines.", discussion: "Example: stewardctl job logs 9m7kd3b6qtbq8p1mh4c1h5x3ga --follow")
         @OptionGroup var options: GlobalOptions
         @Argument var id: String
         @Flag(name: .long, help: "Keep printing new lines until the job finishes.") var follow = false
@@ -219,7 +217,7 @@ struct JobCommand: ParsableCommand {
     }
 
     struct Delete: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete a finished job and its files.")
+        static let configuration = CommandConfiguration(abstract: "Delete a finished job and its files.", discussion: "Example: stewardctl job delete 9m7kd3b6qtbq8p1mh4c1h5x3ga")
         @OptionGroup var options: GlobalOptions
         @Argument var id: String
 

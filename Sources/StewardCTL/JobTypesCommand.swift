@@ -7,7 +7,7 @@ extension JobCommand {
     struct Types: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List the job types: parameters, artifact, timer, permissions.",
-            discussion: "Types Steward lists but does not run (Mattermost's others) are shown with --all.")
+            discussion: "Types Steward lists but does not run (Mattermost's others) are shown with --all.\n\nExample: stewardctl job types --json")
         @OptionGroup var options: GlobalOptions
         @Flag(name: .long, help: "Also the types without a worker.") var all = false
 

@@ -28,6 +28,46 @@ struct CLIEndToEndTests {
         #expect(try Command.stewardctl(["system", "getbusy"], socket: daemon.socket).stdout == "busy: false\n")
     }
 
+    /// Global options before the subcommand, as mmctl users type them, or after it; `--` still
+    /// ends the options.
+    @Test func globalOptionsGoBeforeOrAfterTheSubcommand() throws {
+        #expect(try UnixHTTP.post(daemon.socket, "/api/v4/server_busy?seconds=60").status == 200)
+        defer { _ = try? UnixHTTP.delete(daemon.socket, "/api/v4/server_busy") }
+        for args in [["--json", "--socket", daemon.socket, "system", "getbusy"], ["--socket=\(daemon.socket)", "--json", "system", "getbusy"],
+                     ["system", "getbusy", "--json", "--socket", daemon.socket]] {
+            let r = try Command.run(Paths.stewardctl, args)
+            #expect(r.status == 0 && r.stdout.contains("\"busy\" : true"), "\(args): \(r)")
+        }
+        let quiet = try Command.run(Paths.stewardctl, ["--quiet", "--socket", daemon.socket, "cache", "invalidate"])
+        #expect(quiet.status == 0 && quiet.stdout.isEmpty, "\(quiet)")
+        let unknown = try Command.run(Paths.stewardctl, ["--jsn", "--socket", daemon.socket, "system", "getbusy"])
+        #expect(unknown.status == 64, "a typo before the subcommand stays a usage error: \(unknown)")
+    }
+
+    /// Every command's --help shows an example.
+    @Test func everyHelpShowsAnExample() throws {
+        let commands = [[], ["system"], ["system", "ping"], ["system", "getbusy"], ["system", "setbusy"], ["system", "clearbusy"],
+                        ["config"], ["config", "migrate"], ["config", "show"], ["config", "reload"], ["job"], ["job", "list"], ["job", "show"],
+                        ["job", "create"], ["job", "wait"], ["job", "cancel"], ["job", "update"], ["job", "logs"], ["job", "download"],
+                        ["job", "delete"], ["job", "types"], ["cache"], ["cache", "invalidate"], ["db"], ["db", "recycle"], ["integrity"],
+                        ["cluster"], ["cluster", "status"]]
+        for c in commands {
+            let help = try Command.run(Paths.stewardctl, c + ["--help"])
+            #expect(help.status == 0 && help.stdout.contains("Example: stewardctl"), "\(c): \(help.stdout)")
+        }
+    }
+
+    /// `job create --wait` draws a bar with progress and status on a terminal (here `script`'s
+    /// pseudo-terminal) and prints only the job in a pipe.
+    @Test func waitDrawsABarOnATerminalAndNothingExtraInAPipe() throws {
+        let piped = try Command.stewardctl(["job", "create", "db_optimize", "--wait"], socket: daemon.socket)
+        #expect(piped.status == 0 && piped.stdout.hasPrefix("ID: ") && !piped.stdout.contains("%"), "\(piped.stdout)")
+        let tty = try Command.run("/usr/bin/script", ["-qec", "\(Paths.stewardctl) job create db_optimize --wait --socket \(daemon.socket)", "/dev/null"])
+        #expect(tty.status == 0, "\(tty)")
+        #expect(tty.stdout.contains("\r[####################] 100% success"), "\(tty.stdout.debugDescription)")
+        #expect(tty.stdout.contains("Status: success"))
+    }
+
     @Test func quietPrintsNothing() throws {
         let r = try Command.stewardctl(["cache", "invalidate", "--quiet"], socket: daemon.socket)
         #expect(r.status == 0 && r.stdout.isEmpty && r.stderr.isEmpty)
