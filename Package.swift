@@ -3,7 +3,6 @@ import PackageDescription
 
 let package = Package(
     name: "steward",
-    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "stewardd", targets: ["Agent"]),
         .executable(name: "stewardctl", targets: ["StewardCTL"]),

@@ -4,6 +4,7 @@ import FoundationEssentials
 import Glibc
 #endif
 import Logging
+import Maintenance
 import StewardModel
 
 /// `stewardd`: the Steward daemon.
@@ -16,6 +17,12 @@ struct StewardDaemonCommand: AsyncParsableCommand {
             Development mode: --data-dir DIR (socket DIR/steward.sock, database DIR/steward.db,
             config DIR/config.json created with defaults if absent; no root needed).
             Production mode: --config PATH (or STEWARD_CONFIG), default /etc/steward/config.json.
+
+            Exit codes (sysexits): 0 clean stop; 1 the service group ended with an error; 64 usage
+            error; 71 the serving threads could not start; 73 a listener or the store could not be
+            created or reached; 78 configuration error.
+
+            Example: stewardd --data-dir ./steward-dev
             """,
         version: StewardVersion.version)
 
@@ -25,11 +32,19 @@ struct StewardDaemonCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Production mode: the config file or database (sqlite:///path/to/db, or postgres://user:password@host/db?sslmode=… as Mattermost's database config store); default $STEWARD_CONFIG or /etc/steward/config.json.")
     var config: String?
 
+    @Flag(name: .customLong("print-default-config"), help: "Print the production defaults as a config file and exit.")
+    var printDefaultConfig = false
+
     func validate() throws {
         if dataDir != nil && config != nil { throw ValidationError("use either --data-dir or --config, not both") }
     }
 
     func run() async throws {
+        if printDefaultConfig {
+            let bytes = ConfigCodec.encode(StewardConfig.production)
+            _ = bytes.withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
+            return
+        }
         let source: ConfigSource
         if let dataDir {
             var dir = FilePath.absolute(dataDir)

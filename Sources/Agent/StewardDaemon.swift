@@ -13,7 +13,8 @@ import Store
 
 /// Builds the daemon from its config and runs it until SIGTERM/SIGINT.
 enum StewardDaemon {
-    /// Exit codes (sysexits): 78 config error, 73 cannot create listener or store, 0 clean stop.
+    /// Exit codes (sysexits): 78 config error, 73 cannot create listener or store, 71 cannot start
+    /// the serving threads, 1 the service group failed, 0 clean stop.
     static func run(source: ConfigSource) async -> Int32 {
         umask(0o077)
         let loader = ConfigLoader(source: source)

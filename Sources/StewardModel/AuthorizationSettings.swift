@@ -5,7 +5,7 @@ public struct LocalAuthorizationSettings: Sendable, Equatable, Codable {
     /// store, in `ConfigurationFiles`. A plain file name; empty for none.
     public var rulesFile: String = ""
 
-    /// Spec §3 default: uid 0 and the daemon's own uid are `system_admin`; group `steward-admin`
+    /// The default policy: uid 0 and the daemon's own uid are `system_admin`; group `steward-admin`
     /// is `system_admin`; group `steward` is `observer`.
     public static let defaultRules: [PolicyRule] = [
         PolicyRule(uids: [0], daemonUser: true, roles: [BuiltinRole.systemAdmin.rawValue]),

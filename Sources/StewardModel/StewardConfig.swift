@@ -38,7 +38,7 @@ public struct StewardConfig: Sendable, Equatable, Codable {
         clusterSettings = try c.decodeIfPresent(ClusterSettings.self, forKey: .clusterSettings) ?? .init()
     }
 
-    /// Production defaults (spec §1): socket in /run/steward, database in /var/lib/steward.
+    /// Production defaults: socket in /run/steward, database in /var/lib/steward.
     public static var production: StewardConfig { StewardConfig() }
 
     /// Development defaults: everything inside `dataDir`.

@@ -36,7 +36,7 @@ public struct PeerCredentials: Sendable, Equatable, CustomStringConvertible {
     public static let unavailable = PeerCredentials(
         uid: overflowID, gid: overflowID, pid: 0, groups: [], lookupSucceeded: false)
 
-    /// Spec §2: pid 0, the overflow uid/gid, or a failed lookup means unknown — denied everything but ping.
+    /// Pid 0, the overflow uid/gid, or a failed lookup means unknown — denied everything but ping.
     public var isUnknown: Bool {
         !lookupSucceeded || pid == 0 || uid == Self.overflowID || gid == Self.overflowID
     }

@@ -15,7 +15,7 @@ public enum JournalMessageID {
     public static let suppressed = "5e8a1c0b7f3d4e2a9b6c1d0e8f7a6b5b"
 }
 
-/// Writes audit entries (spec §9). A record opens as failed and is marked with the real outcome only
+/// Writes audit entries (docs/security.md, "What is audited"). A record opens as failed and is marked with the real outcome only
 /// when the handler returns, so a crash or throw never reads as success.
 ///
 /// Denials and refused connections go through a `DenialThrottle` (a few per peer and interval in

@@ -1,7 +1,7 @@
 import NIOCore
 import StewardModel
 
-/// The abuse limits of spec §3, taken from `ServiceSettings` when a connection is accepted.
+/// The abuse limits (docs/security.md), taken from `ServiceSettings` when a connection is accepted.
 public struct TransportLimits: Sendable {
     public var maxHeaderBytes: Int
     public var maxBodyBytes: Int
