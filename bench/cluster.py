@@ -11,33 +11,16 @@
 
     bench/cluster.py STEWARDD WORK DSN_PREFIX HOST_QUERY JOBS ROUNDS OUT_DIR
 """
-import http.client
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
 import threading
 import time
 
-
-class UnixHTTP(http.client.HTTPConnection):
-    def __init__(self, path):
-        super().__init__("_")
-        self.path = path
-
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.connect(self.path)
-
-
-def call(conn, method, path, body=None):
-    conn.request(method, "/api/v4" + path, body=body, headers={"Content-Type": "application/json"} if body else {})
-    r = conn.getresponse()
-    data = r.read()
-    return r.status, json.loads(data) if data else None
+from unixhttp import UnixHTTP, call
 
 
 def psql(db, sql):

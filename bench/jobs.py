@@ -4,11 +4,9 @@
 
     bench/jobs.py STEWARDD DATABASE OUT_DIR      (run by bench/jobs.sh)
 """
-import http.client
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -16,22 +14,7 @@ import tempfile
 import threading
 import time
 
-
-class UnixHTTP(http.client.HTTPConnection):
-    def __init__(self, path):
-        super().__init__("_")
-        self.path = path
-
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.connect(self.path)
-
-
-def call(conn, method, path, body=None):
-    conn.request(method, "/api/v4" + path, body=body, headers={"Content-Type": "application/json"} if body else {})
-    r = conn.getresponse()
-    data = r.read()
-    return r.status, json.loads(data) if data and r.getheader("Content-Type", "").startswith("application/json") else data
+from unixhttp import UnixHTTP, call
 
 
 def daemon(stewardd, db, run_jobs=True):

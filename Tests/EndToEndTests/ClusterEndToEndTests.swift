@@ -12,12 +12,13 @@ struct ClusterEndToEndTests {
     let dir = Paths.makeTempDir("cluster")
     var cluster: PostgresTestCluster { PostgresTestCluster.shared! }
 
-    func node(_ name: String, database: String, runJobs: Bool) throws -> DaemonProcess {
+    /// A node on `database` of the shared test server (`on`: of a private one).
+    func node(_ name: String, database: String, runJobs: Bool = true, on server: PostgresTestCluster? = nil) throws -> DaemonProcess {
         let home = dir + "/" + name
         try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
         var c = DaemonProcess.config(dataDir: home)
         c.sqlSettings.driverName = "postgres"
-        c.sqlSettings.dataSource = cluster.dsn(database: database)
+        c.sqlSettings.dataSource = (server ?? cluster).dsn(database: database)
         c.jobSettings.runJobs = runJobs
         c.jobSettings.directory = home + "/jobs"
         c.clusterSettings.nodeName = name
@@ -108,17 +109,7 @@ struct ClusterEndToEndTests {
         let own = try PostgresTestCluster.makePrivate()
         defer { own.stopAndRemove() }
         try own.psql("postgres", "CREATE DATABASE mm")
-        func on(_ name: String) throws -> DaemonProcess {
-            let home = dir + "/" + name
-            try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
-            var c = DaemonProcess.config(dataDir: home)
-            c.sqlSettings.driverName = "postgres"
-            c.sqlSettings.dataSource = own.dsn(database: "mm")
-            c.jobSettings.directory = home + "/jobs"
-            c.clusterSettings.nodeName = name
-            return try DaemonProcess(dataDir: home, config: c)
-        }
-        let a = try on("node-a"), b = try on("node-b")
+        let a = try node("node-a", database: "mm", on: own), b = try node("node-b", database: "mm", on: own)
         func resyncs() -> Int { b.log.split(separator: "\n").filter { $0.contains("cluster event") && $0.contains("resync") }.count }
         #expect(eventually(timeout: 30) { resyncs() == 1 }, "node-b read everything again once it listened")
         own.stop()
@@ -141,16 +132,7 @@ struct ClusterEndToEndTests {
         let own = try PostgresTestCluster.makePrivate()
         defer { own.stopAndRemove() }
         try own.psql("postgres", "CREATE DATABASE mm")
-        let nodes = try ["node-a", "node-b", "node-c"].map { name -> DaemonProcess in
-            let home = dir + "/" + name
-            try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
-            var c = DaemonProcess.config(dataDir: home)
-            c.sqlSettings.driverName = "postgres"
-            c.sqlSettings.dataSource = own.dsn(database: "mm")
-            c.jobSettings.directory = home + "/jobs"
-            c.clusterSettings.nodeName = name
-            return try DaemonProcess(dataDir: home, config: c)
-        }
+        let nodes = try ["node-a", "node-b", "node-c"].map { try node($0, database: "mm", on: own) }
         var accepted: [String] = []
         var refused = 0
         for i in 0..<1000 {
