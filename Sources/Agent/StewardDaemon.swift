@@ -80,7 +80,7 @@ enum StewardDaemon {
         }
         let engine = JobEngine(
             jobs: JobStore(db: pool, nodeName: nodeName), busy: busy, settings: settings,
-            workers: [DatabaseBackupWorker(), DatabaseOptimizeWorker(), IntegrityCheckWorker(), DataRetentionWorker(), MessageExportWorker()],
+            workers: [DatabaseBackupWorker(), DatabaseOptimizeWorker(), IntegrityCheckWorker(), DataRetentionWorker(), MessageExportWorker(), BulkExportWorker()],
             logger: logger)
         let services = APIServices(
             busy: busy, database: database, caches: caches, integrity: IntegrityChecker(store: pool), config: configService, jobs: engine, cluster: cluster)

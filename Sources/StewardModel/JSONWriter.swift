@@ -80,6 +80,11 @@ public struct JSONWriter: Sendable {
             self.key(key)
             out.append(contentsOf: json.utf8)
         }
+        /// Bytes that are already JSON.
+        public mutating func raw(_ key: String, bytes: [UInt8]) {
+            self.key(key)
+            out.append(contentsOf: bytes)
+        }
         /// A string, or `null` for nil (Go's `*string`, `interface{}`).
         public mutating func nullable(_ key: String, _ value: String?) {
             if let value { field(key, value) } else { raw(key, "null") }

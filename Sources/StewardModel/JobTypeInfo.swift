@@ -1,6 +1,8 @@
-/// What a job leaves behind for download: nothing, a backup of the store, a report, or an export.
+/// What a job leaves behind for download: nothing, a backup of the store, a report, an export, or
+/// a Mattermost bulk export (served under `/api/v4/exports` by Mattermost's file name).
 public enum JobArtifactKind: String, Sendable, Codable, CaseIterable {
     case none, backup, report, export
+    case bulkExport = "bulk_export"
 
     /// The extension of the artifact's file name.
     public var fileExtension: String {
@@ -8,14 +10,14 @@ public enum JobArtifactKind: String, Sendable, Codable, CaseIterable {
         case .none: return ""
         case .backup: return "db"
         case .report: return "json"
-        case .export: return "zip"
+        case .export, .bulkExport: return "zip"
         }
     }
 
     public var contentType: String {
         switch self {
         case .report: return "application/json"
-        case .export: return "application/zip"
+        case .export, .bulkExport: return "application/zip"
         case .none, .backup: return "application/octet-stream"
         }
     }

@@ -106,13 +106,21 @@ public struct APIResponse: Sendable {
     public static func error(_ e: AppError) -> APIResponse { .json(e.json, status: e.statusCode) }
 }
 
-/// A file to stream as a response body.
 /// A file sent as a response body: opened by the domain (through the directory's descriptor, no
-/// link followed), so the transport streams exactly the file that was checked.
+/// link followed), so the transport streams exactly the file that was checked — all of it, or the
+/// bytes `offset ..< offset + size` of a range request.
 public struct ResponseFile: Sendable {
     public var file: OpenFile
-    public var size: Int64 { file.size }
-    public init(_ file: OpenFile) { self.file = file }
+    /// Where the answer starts in the file.
+    public var offset: Int64
+    /// How many bytes are sent (the Content-Length).
+    public var size: Int64
+    public init(_ file: OpenFile) { self.init(file, offset: 0, size: file.size) }
+    public init(_ file: OpenFile, offset: Int64, size: Int64) {
+        self.file = file
+        self.offset = offset
+        self.size = size
+    }
 }
 
 /// The domain services handlers call. Handlers never see the transport or the policy.

@@ -20,6 +20,8 @@ enum ErrorMapping {
         case let p as JobParameterError:
             e = AppError(id: "api.job.create.invalid_data.app_error", message: "The job's data is not valid: \(p.description).",
                          detailedError: p.description, statusCode: 400)
+        case let export as ExportFileError:
+            e = exportError(export)
         case let config as ConfigError:
             e = configError(config)
         case let refused as JobAccessRefusal:
@@ -66,6 +68,17 @@ enum ErrorMapping {
         case .windowTaken(let id):
             return AppError(id: "api.job.create.once_per.window_taken", message: "A job was already created in this schedule window.",
                             detailedError: "job_id=\(id) (since deleted)", statusCode: 409)
+        }
+    }
+
+    static func exportError(_ error: ExportFileError) -> AppError {
+        switch error {
+        case .invalidName:
+            return .invalidURLParam("export_name")
+        case .notFound:
+            return AppError(id: "api.export.export_not_found.app_error", message: "Unable to find export file.", statusCode: 404)
+        case .removeFailed(let why):
+            return AppError(id: "api.file.remove_file.app_error", message: "Unable to remove the file.", detailedError: why, statusCode: 500)
         }
     }
 

@@ -197,11 +197,6 @@ enum JobHandlers {
     @Sendable static func download(_ ctx: RequestContext) async throws -> APIResponse {
         guard let job = ctx.job else { throw JobError.notFound }
         let artifact = try ctx.services.jobs.artifact(of: job)
-        var response = APIResponse(status: 200, headers: [
-            ("Content-Type", artifact.contentType),
-            ("Content-Disposition", "attachment;filename=\"\(artifact.name)\"; filename*=UTF-8''\(artifact.name)"),
-        ], body: [])
-        response.file = ResponseFile(artifact.file)
-        return response
+        return try FileAnswer.make(artifact.file, contentType: artifact.contentType, attachmentName: artifact.name, request: ctx.request)
     }
 }

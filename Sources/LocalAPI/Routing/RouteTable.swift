@@ -63,6 +63,12 @@ public enum RouteTable {
               handler: JobHandlers.logs),
         Route("GET", prefix + "/jobs/type/{job_type}", permission: .job(.read), audit: .denialsOnly,
               summary: "Jobs of one type, newest first (page, per_page)", immediate: JobHandlers.quickByType, handler: JobHandlers.byType),
+        Route("GET", prefix + "/exports", permission: .permission(.manageSystem), audit: .denialsOnly,
+              summary: "The bulk-export files (export_process), by name", handler: ExportHandlers.list),
+        Route("GET", prefix + "/exports/{export_name}", permission: .permission(.manageSystem), audit: .always,
+              summary: "One bulk-export file (Range for a resumed download)", handler: ExportHandlers.download),
+        Route("DELETE", prefix + "/exports/{export_name}", permission: .permission(.manageSystem), audit: .always,
+              summary: "Remove a bulk-export file", handler: ExportHandlers.delete),
         Route(
             "POST", prefix + "/caches/invalidate", permission: .permission(.invalidateCaches), audit: .always,
             summary: "Purge every cache the daemon keeps", handler: MaintenanceHandlers.invalidateCaches),

@@ -12,10 +12,10 @@ enum FileStreamer {
     /// True when the whole file was written.
     static func stream(_ file: ResponseFile, to connection: Connection) async -> Bool {
         let fd = file.file.descriptor
-        var offset: Int64 = 0
-        while offset < file.size {
-            let want = Int(min(Int64(chunkSize), file.size - offset))
-            let at = offset
+        var sent: Int64 = 0
+        while sent < file.size {
+            let want = Int(min(Int64(chunkSize), file.size - sent))
+            let at = file.offset + sent
             let chunk: [UInt8]? = await withCheckedContinuation { cont in
                 BlockingPool.shared.submit {
                     var bytes = [UInt8](repeating: 0, count: want)
@@ -25,7 +25,7 @@ enum FileStreamer {
             }
             // A file that shrank since it was opened ends the answer early (the connection closes).
             guard let chunk, await connection.writeAndWait(chunk) else { return false }
-            offset += Int64(chunk.count)
+            sent += Int64(chunk.count)
         }
         return true
     }

@@ -38,6 +38,8 @@ public struct JobArtifacts: Sendable {
     /// The artifact's file name, nil for a kind without one.
     public static func fileName(of job: Job, kind: JobArtifactKind) -> String? {
         guard kind != .none, isPlainName(job.type), isPlainName(job.id) else { return nil }
+        // Mattermost's name for a bulk export, which mmctl lists and downloads by name.
+        if kind == .bulkExport { return "\(job.id)_export.zip" }
         return "\(job.type)-\(job.createAt)-\(job.id).\(kind.fileExtension)"
     }
 
