@@ -122,6 +122,9 @@ struct ExportEndToEndTests {
         #expect(job.status == .success, "\(job.data)")
         let name = "\(job.id)_export.zip"
         #expect(job.data["export_file"] == name)
+        // Downloaded under /exports, as Mattermost's; the jobs route serves message_export and Steward's types.
+        #expect(job.data["is_downloadable"] == nil)
+        #expect(try UnixHTTP.get(d.socket, "/api/v4/jobs/\(job.id)/download").status == 400)
         #expect(job.data["posts_exported"] == "2" && job.data["replies_exported"] == "2" && job.data["direct_posts_exported"] == "2")
         #expect(job.data["skipped_direct_channels"] == "1" && job.data["invalid_props"] == "1" && job.data["attachments_listed"] == "1")
 

@@ -195,7 +195,8 @@ public final class JobEngine: Sendable {
         data.merge(result.filter { !engineKeys.contains($0.key) }) { _, new in new }
         if artifacts.open(job, kind: artifact) != nil, let name = JobArtifacts.relativeName(of: job, kind: artifact) {
             data["file"] = name
-            data["is_downloadable"] = "true"
+            // A bulk export is downloaded by name under /api/v4/exports, as Mattermost's.
+            if artifact != .bulkExport { data["is_downloadable"] = "true" }
         }
         return data
     }
