@@ -132,7 +132,7 @@ public enum JobTypes {
     /// Steward's job types (each has a worker).
     public static let stewardTypes: Set<String> = ["db_backup", "db_optimize", "integrity_check"]
     /// Mattermost types Steward runs.
-    public static let mattermostWorkerTypes: Set<String> = ["data_retention", "message_export"]
+    public static let mattermostWorkerTypes: Set<String> = ["data_retention", "message_export", "export_process"]
 
     /// Mattermost's `AllJobTypes`, in order (GET /jobs without a type lists these plus Steward's).
     public static let mattermostAll = [

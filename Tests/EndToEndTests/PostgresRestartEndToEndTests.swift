@@ -59,7 +59,7 @@ struct PostgresRestartEndToEndTests {
         #expect(try UnixHTTP.get(daemon.socket, "/api/v4/jobs/\(id)").json()["status"] as? String == "in_progress")
 
         cluster.stop()
-        #expect(eventually(timeout: 30) { daemon.log.contains("could not record a job's end") }, "the end was first written while the server was down: \(daemon.log.suffix(2000))")
+        #expect(eventually(timeout: 90) { daemon.log.contains("could not record a job's end") }, "the end was first written while the server was down: \(daemon.log.suffix(2000))")
         try cluster.start()
 
         var job: [String: Any] = [:]

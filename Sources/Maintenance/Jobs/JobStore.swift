@@ -215,12 +215,16 @@ public struct JobStore: Sendable {
     /// commit is unknown. `errorLog` is appended to the job's log in the same transaction.
     public func finish(_ id: String, outcome: JobStatus, data: [String: String], errorLog: String? = nil) async throws -> JobStatus? {
         let now = clock.nowMilliseconds()
+        // One transaction: a connection lost between the log line and the status (PostgreSQL
+        // restarting) leaves neither, so the engine's retry writes the error line once.
         return try await db.writeSQL { conn in
-            guard let job = try Self.get(conn, id), let final = JobStateMachine.finish(current: job.status, outcome: outcome) else { return nil }
-            if let errorLog { try Self.appendLog(conn, id, level: "error", msg: errorLog, progress: 0, now: now) }
-            let progress: Int64 = final == .error ? -1 : (final == .canceled ? job.progress : 100)
-            _ = try Self.transition(conn, id, from: job.status, to: final, progress: progress, data: data, starting: false, now: now)
-            return final
+            try conn.transaction {
+                guard let job = try Self.get(conn, id), let final = JobStateMachine.finish(current: job.status, outcome: outcome) else { return nil }
+                if let errorLog { try Self.appendLog(conn, id, level: "error", msg: errorLog, progress: 0, now: now) }
+                let progress: Int64 = final == .error ? -1 : (final == .canceled ? job.progress : 100)
+                _ = try Self.transition(conn, id, from: job.status, to: final, progress: progress, data: data, starting: false, now: now)
+                return final
+            }
         }
     }
 
