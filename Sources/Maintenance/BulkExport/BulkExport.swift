@@ -70,10 +70,17 @@ struct BulkExport {
         ctx.progress(Int(min(99, done * 100 / max(total, 1))))
     }
 
-    /// Rows of `sql` after `after` (keyset paging on the column the query orders by, the first
-    /// selected): `sql` ends in `WHERE … AND <key> > ?` with no ORDER BY; the page is read whole.
-    private func page<T>(_ sql: String, key: String, after: String, _ map: (any SQLRow) throws -> T) throws -> [T] {
-        try conn.all(sql + " ORDER BY \(key) LIMIT \(options.pageSize)", [.text(after)], map)
+    /// Each page of `sql`'s rows in `key` order, handed to `body` until a short page (keyset
+    /// paging: `sql` ends in `AND <key> > ?` with no ORDER BY, so every page is an index range).
+    private mutating func eachPage<T>(_ sql: String, key: String, keyOf: (T) -> String, _ map: (any SQLRow) throws -> T,
+                                      _ body: (inout BulkExport, [T]) throws -> Void) throws {
+        var after = ""
+        while true {
+            let rows = try conn.all(sql + " ORDER BY \(key) LIMIT \(options.pageSize)", [.text(after)], map)
+            try body(&self, rows)
+            guard let last = rows.last, rows.count == options.pageSize else { return }
+            after = keyOf(last)
+        }
     }
 
     // MARK: teams and channels
@@ -86,14 +93,12 @@ struct BulkExport {
             FROM Teams T \(scheme ? "LEFT JOIN Schemes S ON S.Id = T.SchemeId" : "")
             WHERE COALESCE(T.DeleteAt, 0) = 0 AND T.Id > ?
             """
-        var after = ""
-        while true {
-            let rows = try page(sql, key: "T.Id", after: after) { r in
-                (id: r.string(0) ?? "", name: r.string(1) ?? "", display: r.string(2) ?? "", type: r.string(3) ?? "",
-                 description: r.string(4) ?? "", open: r.int64(5) != 0, scheme: r.string(6))
-            }
+        try eachPage(sql, key: "T.Id", keyOf: { $0.id }, { r in
+            (id: r.string(0) ?? "", name: r.string(1) ?? "", display: r.string(2) ?? "", type: r.string(3) ?? "",
+             description: r.string(4) ?? "", open: r.int64(5) != 0, scheme: r.string(6))
+        }) { me, rows in
             for t in rows {
-                try sink.line("team") { o in
+                try me.sink.line("team") { o in
                     o.field("name", t.name)
                     o.field("display_name", t.display)
                     o.field("type", t.type)
@@ -102,9 +107,7 @@ struct BulkExport {
                     if let s = t.scheme { o.field("scheme", s) }
                 }
             }
-            counts.teams += rows.count
-            guard let last = rows.last, rows.count == options.pageSize else { return }
-            after = last.id
+            me.counts.teams += rows.count
         }
     }
 
@@ -118,14 +121,12 @@ struct BulkExport {
             FROM Channels C JOIN Teams T ON T.Id = C.TeamId \(scheme ? "LEFT JOIN Schemes S ON S.Id = C.SchemeId" : "")
             WHERE C.Type IN ('O', 'P') AND COALESCE(T.DeleteAt, 0) = 0\(archivedFilter) AND C.Id > ?
             """
-        var after = ""
-        while true {
-            let rows = try page(sql, key: "C.Id", after: after) { r in
-                (id: r.string(0) ?? "", team: r.string(1) ?? "", name: r.string(2) ?? "", display: r.string(3) ?? "",
+        try eachPage(sql, key: "C.Id", keyOf: { $0.id }, { r in
+            (id: r.string(0) ?? "", team: r.string(1) ?? "", name: r.string(2) ?? "", display: r.string(3) ?? "",
                  type: r.string(4) ?? "", header: r.string(5) ?? "", purpose: r.string(6) ?? "", scheme: r.string(7), deleteAt: r.int64(8))
-            }
+        }) { me, rows in
             for c in rows {
-                try sink.line("channel") { o in
+                try me.sink.line("channel") { o in
                     o.field("team", c.team)
                     o.field("name", c.name)
                     o.field("display_name", c.display)
@@ -136,10 +137,8 @@ struct BulkExport {
                     o.field("deleted_at", c.deleteAt)
                 }
             }
-            counts.channels += rows.count
-            try advance(rows.count)
-            guard let last = rows.last, rows.count == options.pageSize else { return }
-            after = last.id
+            me.counts.channels += rows.count
+            try me.advance(rows.count)
         }
     }
 
@@ -157,26 +156,22 @@ struct BulkExport {
             \(schema.column(u, "U", "NotifyProps", or: "NULL"))
             FROM Users U WHERE U.Id > ?\(notBot)
             """
-        var after = ""
-        while true {
-            let rows = try page(sql, key: "U.Id", after: after) { r in
+        try eachPage(sql, key: "U.Id", keyOf: { $0.id }, { r in
                 ExportUser(id: r.string(0) ?? "", username: r.string(1) ?? "", email: r.string(2) ?? "", authService: r.string(3) ?? "",
                            authData: r.string(4), nickname: r.string(5) ?? "", firstName: r.string(6) ?? "", lastName: r.string(7) ?? "",
                            position: r.string(8) ?? "", roles: r.string(9) ?? "", locale: r.string(10) ?? "", deleteAt: r.int64(11),
                            notifyProps: ExportStrings.map(r.string(12)))
-            }
+        }) { me, rows in
             let ids = rows.map(\.id)
-            let prefs = try preferences(of: ids)
-            let teams = try teamMemberships(of: ids)
-            let channels = try channelMemberships(of: ids)
+            let prefs = try me.preferences(of: ids)
+            let teams = try me.teamMemberships(of: ids)
+            let channels = try me.channelMemberships(of: ids)
             for user in rows {
                 let line = ExportLines.user(user, preferences: prefs[user.id] ?? [:], teams: teams[user.id] ?? [], channels: channels[user.id] ?? [:])
-                try sink.append(line)
+                try me.sink.append(line)
             }
-            counts.users += rows.count
-            try advance(rows.count)
-            guard let last = rows.last, rows.count == options.pageSize else { return }
-            after = last.id
+            me.counts.users += rows.count
+            try me.advance(rows.count)
         }
     }
 
@@ -249,14 +244,12 @@ struct BulkExport {
             COALESCE(\(schema.column("Bots", "B", "Description", or: "''")), ''), COALESCE(\(schema.column("Bots", "B", "DeleteAt", or: "0")), 0)
             FROM Bots B JOIN Users U ON U.Id = B.UserId LEFT JOIN Users O ON O.Id = B.OwnerId WHERE B.UserId > ?
             """
-        var after = ""
-        while true {
-            let rows = try page(sql, key: "B.UserId", after: after) { r in
-                (id: r.string(0) ?? "", username: r.string(1) ?? "", owner: r.string(2) ?? "", display: r.string(3) ?? "",
+        try eachPage(sql, key: "B.UserId", keyOf: { $0.id }, { r in
+            (id: r.string(0) ?? "", username: r.string(1) ?? "", owner: r.string(2) ?? "", display: r.string(3) ?? "",
                  description: r.string(4) ?? "", deleteAt: r.int64(5))
-            }
+        }) { me, rows in
             for b in rows {
-                try sink.line("bot") { o in
+                try me.sink.line("bot") { o in
                     o.field("username", b.username)
                     o.field("owner", b.owner)
                     o.field("display_name", b.display)
@@ -264,9 +257,7 @@ struct BulkExport {
                     o.field("delete_at", b.deleteAt)
                 }
             }
-            counts.bots += rows.count
-            guard let last = rows.last, rows.count == options.pageSize else { return }
-            after = last.id
+            me.counts.bots += rows.count
         }
     }
 
@@ -274,18 +265,14 @@ struct BulkExport {
 
     private mutating func emoji() throws {
         let sql = "SELECT E.Name, E.Id FROM Emoji E WHERE COALESCE(E.DeleteAt, 0) = 0 AND E.Name > ?"
-        var after = ""
-        while true {
-            let rows = try page(sql, key: "E.Name", after: after) { r in (name: r.string(0) ?? "", id: r.string(1) ?? "") }
+        try eachPage(sql, key: "E.Name", keyOf: { $0.name }, { r in (name: r.string(0) ?? "", id: r.string(1) ?? "") }) { me, rows in
             for e in rows {
-                try sink.line("emoji") { o in
+                try me.sink.line("emoji") { o in
                     o.field("name", e.name)
                     o.field("image", "emoji/\(e.id)/image")
                 }
             }
-            counts.emoji += rows.count
-            guard let last = rows.last, rows.count == options.pageSize else { return }
-            after = last.name
+            me.counts.emoji += rows.count
         }
     }
 }
