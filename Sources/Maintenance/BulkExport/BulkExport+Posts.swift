@@ -186,15 +186,13 @@ extension BulkExport {
             SELECT C.Id, COALESCE(C.Name, ''), C.Type, \(schema.column("Channels", "C", "Header", or: "''"))
             FROM Channels C WHERE C.Type IN ('D', 'G') AND COALESCE(C.DeleteAt, 0) = 0 AND C.Id > ?
             """
-        var after = ""
-        while true {
-            let rows = try conn.all(sql + " ORDER BY C.Id LIMIT \(options.pageSize)", [.text(after)]) { r in
-                (id: r.string(0) ?? "", name: r.string(1) ?? "", type: r.string(2) ?? "", header: r.string(3) ?? "")
-            }
+        try eachPage(sql, key: "C.Id", keyOf: { $0.id }, { r in
+            (id: r.string(0) ?? "", name: r.string(1) ?? "", type: r.string(2) ?? "", header: r.string(3) ?? "")
+        }) { me, rows in
             var members: [String: [ExportChannelMember]] = [:]
-            try IDChunks.query(conn, """
-                SELECT CM.ChannelId, U.Username, \(schema.column(cm, "CM", "NotifyProps", or: "NULL")), \(schema.flag(cm, "CM", "SchemeAdmin")),
-                \(schema.flag(cm, "CM", "SchemeUser")), \(schema.flag(cm, "CM", "SchemeGuest")), \(counters(cm, "CM"))
+            try IDChunks.query(me.conn, """
+                SELECT CM.ChannelId, U.Username, \(me.schema.column(cm, "CM", "NotifyProps", or: "NULL")), \(me.schema.flag(cm, "CM", "SchemeAdmin")),
+                \(me.schema.flag(cm, "CM", "SchemeUser")), \(me.schema.flag(cm, "CM", "SchemeGuest")), \(me.counters(cm, "CM"))
                 FROM ChannelMembers CM JOIN Users U ON U.Id = CM.UserId WHERE CM.ChannelId IN (%@) ORDER BY CM.ChannelId, U.Username
                 """, rows.map(\.id)) { r in
                 members[r.string(0) ?? "", default: []].append(ExportChannelMember(
@@ -214,13 +212,12 @@ extension BulkExport {
                     skipped.insert(c.id)
                     continue
                 }
-                try sink.append(ExportLines.directChannel(participants: list, favoritedBy: favorites[c.id] ?? [], header: c.header))
-                counts.directChannels += 1
+                try me.sink.append(ExportLines.directChannel(participants: list, favoritedBy: favorites[c.id] ?? [], header: c.header))
+                me.counts.directChannels += 1
             }
-            counts.skippedDirectChannels = skipped.count
-            guard let last = rows.last, rows.count == options.pageSize else { return skipped }
-            after = last.id
+            me.counts.skippedDirectChannels = skipped.count
         }
+        return skipped
     }
 
     /// Direct and group channels marked favourite: channel id → user names.

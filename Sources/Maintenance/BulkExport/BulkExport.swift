@@ -72,7 +72,7 @@ struct BulkExport {
 
     /// Each page of `sql`'s rows in `key` order, handed to `body` until a short page (keyset
     /// paging: `sql` ends in `AND <key> > ?` with no ORDER BY, so every page is an index range).
-    private mutating func eachPage<T>(_ sql: String, key: String, keyOf: (T) -> String, _ map: (any SQLRow) throws -> T,
+    mutating func eachPage<T>(_ sql: String, key: String, keyOf: (T) -> String, _ map: (any SQLRow) throws -> T,
                                       _ body: (inout BulkExport, [T]) throws -> Void) throws {
         var after = ""
         while true {
