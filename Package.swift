@@ -64,6 +64,14 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            // The daemon's idle memory (docs/performance.md, "Idle memory"): lld packs the 58,000
+            // relative relocations of the PIE (DT_RELR, glibc ≥ 2.36) instead of 1.4 MB of RELA
+            // entries the loader reads at every start, and nothing is exported to the dynamic
+            // symbol table (16,000 symbols nobody looks up, whose tables the loader touches):
+            // idle RSS 20.8-20.9 → 18.6-18.9 MB.
+            linkerSettings: [
+                .unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--no-export-dynamic"]),
             ]
         ),
         .executableTarget(

@@ -38,6 +38,10 @@ extern const unsigned char *const steward_base32_values;
    module does not expose. Returns the new fd or -1 with errno set. */
 int steward_accept(int fd);
 
+/* Names the calling thread (pthread_setname_np, a GNU extension; the name is cut to the kernel's
+   15 bytes). */
+void steward_name_thread(const char *name);
+
 /* epoll with the event's data as one 64-bit word: `struct epoll_event` is packed on x86-64, which
    Swift does not import reliably. Each returns what the system call returns (-1 with errno set). */
 int steward_epoll_create(void);

@@ -18,7 +18,7 @@ enum ByteRange: Equatable {
         let value = header.trimmingSpaces
         guard value.hasPrefix("bytes="), value.utf8.count <= 64 else { return .whole }
         let spec = value.dropFirst(6)
-        guard !spec.contains(","), let dash = spec.firstIndex(of: "-") else { return .whole }
+        guard !spec.utf8.contains(UInt8(ascii: ",")), let dash = spec.firstIndex(of: "-") else { return .whole }
         let first = spec[..<dash], last = spec[spec.index(after: dash)...]
         guard first.utf8.allSatisfy(isDigit), last.utf8.allSatisfy(isDigit), !(first.isEmpty && last.isEmpty) else { return .whole }
         if first.isEmpty {

@@ -74,19 +74,8 @@ final class ConnectionLoop: TaskExecutor, @unchecked Sendable {
 
     /// Starts the thread. The loop runs until `stop`.
     func start() throws(ListenerError) {
-        let box = Unmanaged.passRetained(self)
-        var thread = pthread_t()
-        let rc = pthread_create(&thread, nil, { raw in
-            let loop = Unmanaged<ConnectionLoop>.fromOpaque(raw!).takeRetainedValue()
-            loop.run()
-            return nil
-        }, box.toOpaque())
-        guard rc == 0 else {
-            box.release()
-            throw .system(call: "pthread_create", path: "", errno: rc)
-        }
-        // Nobody joins a loop's thread: it cleans up after itself when it returns.
-        pthread_detach(thread)
+        let rc = DedicatedThread.start(name: "steward-loop") { self.run() }
+        guard rc == 0 else { throw .system(call: "pthread_create", path: "", errno: rc) }
     }
 
     var inLoop: Bool { pthread_self() == threadID.load(ordering: .relaxed) }

@@ -1,4 +1,6 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import Postgres
 import StewardModel
@@ -49,11 +51,10 @@ public enum ClusterEvents {
     /// meanwhile are lost.
     public final class Listener: Sendable {
         private let stopped = Locked(false)
-        private let thread = Locked<Thread?>(nil)
 
         public init(store: PostgresPool, logger: Logger, handle: @escaping @Sendable (ClusterEvent) -> Void) {
             let stopped = self.stopped
-            let t = Thread {
+            let rc = DedicatedThread.start(name: "steward-cluster") {
                 while !stopped.withLock({ $0 }) {
                     do {
                         let conn = try store.dedicatedConnection()
@@ -69,13 +70,11 @@ public enum ClusterEvents {
                     } catch {
                         if stopped.withLock({ $0 }) { return }
                         logger.warning("cluster events: listening failed; trying again", metadata: ["error": "\(error)"])
-                        Thread.sleep(forTimeInterval: 1)
+                        sleep(1)
                     }
                 }
             }
-            t.name = "steward.cluster-events"
-            thread.withLock { $0 = t }
-            t.start()
+            if rc != 0 { logger.error("cluster events: no thread to listen on", metadata: ["errno": "\(rc)"]) }
         }
 
         /// Stops listening (the thread ends within half a second).
