@@ -38,6 +38,16 @@ typedef struct {
     int (*consumeInput)(PGconn *conn);
     PGnotify *(*notifies)(PGconn *conn);
     void (*freemem)(void *ptr);
+    /* Pipeline mode (libpq 14 and later; NULL with an older libpq, and batches are sent one
+       statement at a time instead). */
+    int (*enterPipelineMode)(PGconn *conn);
+    int (*exitPipelineMode)(PGconn *conn);
+    int (*pipelineSync)(PGconn *conn);
+    int (*sendQueryParams)(PGconn *conn, const char *command, int nParams, const Oid *paramTypes,
+                           const char *const *paramValues, const int *paramLengths, const int *paramFormats, int resultFormat);
+    int (*sendQueryPrepared)(PGconn *conn, const char *stmtName, int nParams, const char *const *paramValues,
+                             const int *paramLengths, const int *paramFormats, int resultFormat);
+    PGresult *(*getResult)(PGconn *conn);
 } steward_pq_api;
 
 /* A notice processor that drops notices: libpq's default prints them on stderr. */
@@ -76,6 +86,18 @@ static inline const char *steward_pq_load(steward_pq_api *api) {
     STEWARD_PQ_SYM(notifies, "PQnotifies")
     STEWARD_PQ_SYM(freemem, "PQfreemem")
 #undef STEWARD_PQ_SYM
+#define STEWARD_PQ_OPTIONAL(field, name) *(void **)(&api->field) = dlsym(h, name);
+    STEWARD_PQ_OPTIONAL(enterPipelineMode, "PQenterPipelineMode")
+    STEWARD_PQ_OPTIONAL(exitPipelineMode, "PQexitPipelineMode")
+    STEWARD_PQ_OPTIONAL(pipelineSync, "PQpipelineSync")
+    STEWARD_PQ_OPTIONAL(sendQueryParams, "PQsendQueryParams")
+    STEWARD_PQ_OPTIONAL(sendQueryPrepared, "PQsendQueryPrepared")
+    STEWARD_PQ_OPTIONAL(getResult, "PQgetResult")
+#undef STEWARD_PQ_OPTIONAL
+    if (!api->enterPipelineMode || !api->exitPipelineMode || !api->pipelineSync || !api->sendQueryParams
+        || !api->sendQueryPrepared || !api->getResult) {
+        api->enterPipelineMode = NULL;
+    }
     return NULL;
 }
 

@@ -121,6 +121,17 @@ public final class PGConnection: @unchecked Sendable {
     /// True while the connection is up (false after the server went away).
     public var isConnected: Bool { pq.status!(handle) == CONNECTION_OK }
 
+    /// False for a connection that was idle while the server ended it (a restart, a terminated
+    /// backend): libpq only notices on the next statement, which would then fail. A pooled idle
+    /// connection (no LISTEN) has nothing to read, so a readable socket is the server's goodbye
+    /// (its FATAL message, then the end of the stream) — or, rarely, a notice, and then the cost
+    /// of the doubt is one new connection.
+    public var isUsable: Bool {
+        guard isConnected else { return false }
+        var p = pollfd(fd: pq.socket!(handle), events: Int16(POLLIN), revents: 0)
+        return poll(&p, 1, 0) == 0
+    }
+
     /// The server's version number (150018 for 15.18).
     public var serverVersion: Int { Int(pq.serverVersion!(handle)) }
 
@@ -164,7 +175,7 @@ public final class PGConnection: @unchecked Sendable {
 
     /// Statement names by SQL text on this connection, and statements seen once (to be prepared
     /// when seen again). Both bounded: past `preparedLimit` they are dropped with DEALLOCATE ALL.
-    private var prepared: [String: String] = [:]
+    var prepared: [String: String] = [:]
     private var seenOnce: Set<String> = []
     private var preparedNames = 0
     static let preparedLimit = 256

@@ -127,3 +127,30 @@ import Testing
         #expect(pool.waiting.withLock { $0.isEmpty })
     }
 }
+
+/// Which combined writes a PostgreSQL batch may send in one pipeline.
+@Suite struct RecordedInsertsTests {
+    @Test(arguments: [
+        ("INSERT INTO Jobs (Id, Type) VALUES (?, ?)", true),
+        ("INSERT INTO Jobs (Id, Type) VALUES (?, ?)\n RETURNING pg_notify('steward_cluster', 'job_created')", true),
+        ("insert into T (Id) values (?)", true),
+        ("INSERT INTO T (Id) VALUES (?), (?)", false),
+        ("INSERT INTO T (Id) SELECT Id FROM U", false),
+        ("INSERT INTO T (Id) VALUES (?) ON CONFLICT DO NOTHING", false),
+        ("UPDATE T SET V = ? WHERE Id = ?", false),
+        ("DELETE FROM T", false),
+    ])
+    func onlySingleRowInsertsAreRecorded(_ sql: String, _ recorded: Bool) {
+        #expect(RecordedInserts.isSingleRowInsert(sql) == recorded)
+    }
+
+    @Test func aBatchWithAnythingElseIsNotRecorded() {
+        let insert: @Sendable (any SQLConnection) throws -> Void = { try $0.run("INSERT INTO T (Id) VALUES (?)", [.int(1)]) }
+        let read: @Sendable (any SQLConnection) throws -> Void = { conn in _ = try conn.first("SELECT 1", []) { $0.int64(0) } }
+        let recorded = RecordedInserts.record([insert, insert])
+        #expect(recorded?.count == 2)
+        #expect(recorded?.first?.sql == "INSERT INTO T (Id) VALUES ($1)")
+        #expect(recorded?.first?.parameters == ["1"])
+        #expect(RecordedInserts.record([insert, read]) == nil)
+    }
+}

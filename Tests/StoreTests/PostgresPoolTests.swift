@@ -61,10 +61,10 @@ import Testing
         #expect(back)
     }
 
-    /// The writer held while writes queue (as a commit waiting for its WAL flush holds it).
+    /// The (one) combined writer held while writes queue (as a commit waiting for its WAL flush holds it).
     func holdWriter(_ store: PostgresPool) -> @Sendable () -> Void {
         let held = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
-        Thread.detachNewThread { _ = try? store.writeSQLSync { _ in held.signal(); release.wait() } }
+        Thread.detachNewThread { _ = try? store.combinedWriteSync { _ in held.signal(); release.wait() } }
         held.wait()
         return { release.signal() }
     }
@@ -85,7 +85,8 @@ import Testing
     @Test(.enabled(if: reason == nil, "\(reason ?? "")"))
     func writesThatWaitedAreCommittedInOneTransaction() async throws {
         let cluster = PostgresTestCluster.shared!
-        let store = try PostgresPool(options: .init(dsn: try PostgresDSN(cluster.dsn(database: try cluster.createDatabase()))), migrations: migrations)
+        let store = try PostgresPool(options: .init(dsn: try PostgresDSN(cluster.dsn(database: try cluster.createDatabase())), maxCombinedWriters: 1),
+                                     migrations: migrations)
         try await insert(store, 0)
         let base = store.combined.withLock { $0.queued }
         let release = holdWriter(store)
@@ -127,7 +128,22 @@ import Testing
             try conn.first("SELECT count(DISTINCT xmin::text) FROM T WHERE V = 'd'", []) { $0.int64(0) } ?? -1
         }
         #expect(together >= 1 && together <= 2, "forty writes in \(together) transactions")
-        #expect(store.combined.withLock { $0.waiting.isEmpty && !$0.draining })
+        #expect(store.combined.withLock { $0.pipelined } >= 1, "a batch of inserts goes in one pipeline")
+        #expect(store.combined.withLock { $0.waiting.isEmpty && $0.drainers == 0 })
+    }
+
+    /// Two batches commit at once: a write arriving while one batch waits (here: held) goes on
+    /// the second combined writer instead of waiting behind it; the held one then commits too.
+    @Test(.enabled(if: reason == nil, "\(reason ?? "")"))
+    func aSecondBatchDoesNotWaitForTheFirst() async throws {
+        let cluster = PostgresTestCluster.shared!
+        let store = try PostgresPool(options: .init(dsn: try PostgresDSN(cluster.dsn(database: try cluster.createDatabase()))), migrations: migrations)
+        let release = holdWriter(store)
+        let _: Int = try await store.writeSQLCombined { conn in try conn.run("INSERT INTO T (Id, V) VALUES (1, 'e')", []) }
+        #expect(try await count(store) == 1, "committed while the other combined writer is held")
+        release()
+        let _: Int = try await store.writeSQLCombined { conn in try conn.run("INSERT INTO T (Id, V) VALUES (2, 'e')", []) }
+        #expect(try await count(store) == 2)
     }
 
     @Test(.enabled(if: reason == nil, "\(reason ?? "")"))

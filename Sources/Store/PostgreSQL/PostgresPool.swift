@@ -6,7 +6,9 @@ import Glibc
 #endif
 
 /// The store on PostgreSQL: one writer connection (writes are serialized in this process, as on
-/// SQLite) and a bounded set of reader connections, all from one DSN.
+/// SQLite), a bounded set of reader connections, and up to `maxCombinedWriters` connections that
+/// commit batches of independent inserts (group commit, `PostgresCombinedWrites.swift`), all from
+/// one DSN.
 ///
 /// Faults: a connection that fails or is lost is dropped and the call fails with
 /// `StoreUnavailableError` (503); the next call connects again. After a failed connect, calls fail
@@ -21,10 +23,16 @@ public final class PostgresPool: SQLStore, @unchecked Sendable {
         public var maxReaders: Int
         public var statementTimeoutMilliseconds: Int
         public var retryAfterMilliseconds: Int
+        /// Batches of combined writes committing at once, each on a connection of its own: while
+        /// one waits for its WAL flush the next is already sent, and the server flushes them
+        /// together.
+        public var maxCombinedWriters: Int
 
-        public init(dsn: PostgresDSN, maxReaders: Int = 4, statementTimeoutMilliseconds: Int = 60_000, retryAfterMilliseconds: Int = 1000) {
+        public init(dsn: PostgresDSN, maxReaders: Int = 4, statementTimeoutMilliseconds: Int = 60_000, retryAfterMilliseconds: Int = 1000,
+                    maxCombinedWriters: Int = 2) {
             self.dsn = dsn
             self.maxReaders = max(1, maxReaders)
+            self.maxCombinedWriters = max(1, maxCombinedWriters)
             self.statementTimeoutMilliseconds = statementTimeoutMilliseconds
             self.retryAfterMilliseconds = retryAfterMilliseconds
         }
@@ -34,12 +42,15 @@ public final class PostgresPool: SQLStore, @unchecked Sendable {
     private let writer = Locked<PGConnection?>(nil)
     private let idleReaders = Locked<[PGConnection]>([])
     private let readerPlaces: DispatchSemaphore
+    private let idleCombinedWriters = Locked<[PGConnection]>([])
+    let combinedWriterPlaces: DispatchSemaphore
     /// Until when (ms since the epoch) calls fail at once after a failed connect, and why.
     private let down = Locked<(until: Int64, reason: String)?>(nil)
     private let recycles = Locked(0)
-    /// Writes waiting for group commit, whether a drainer is committing them, and how many were
-    /// ever queued (tests wait for theirs).
-    let combined = Locked<(waiting: [PostgresCombinedWrite], draining: Bool, queued: Int)>(([], false, 0))
+    /// Writes waiting for group commit, the drainers committing them (at most
+    /// `maxCombinedWriters`), how many were ever queued (tests wait for theirs) and how many
+    /// batches went in one pipeline.
+    let combined = Locked<(waiting: [PostgresCombinedWrite], drainers: Int, queued: Int, pipelined: Int)>(([], 0, 0, 0))
     private let attempts = Locked(0)
     /// Connections attempted so far (tests: a server known to be down is not dialled again).
     public var connectAttempts: Int { attempts.withLock { $0 } }
@@ -53,6 +64,7 @@ public final class PostgresPool: SQLStore, @unchecked Sendable {
     public init(options: Options, migrations: [Migration]) throws {
         self.options = options
         self.readerPlaces = DispatchSemaphore(value: options.maxReaders)
+        self.combinedWriterPlaces = DispatchSemaphore(value: options.maxCombinedWriters)
         let conn = try connect()
         try Migrator.apply(migrations, on: conn, now: Int64(time(nil)))
         writer.withLock { $0 = conn }
@@ -62,7 +74,7 @@ public final class PostgresPool: SQLStore, @unchecked Sendable {
 
     public func writeSQLSync<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
         try writer.withLock { slot -> T in
-            if slot == nil || slot?.isConnected == false { slot = try connect() }
+            if slot == nil || slot?.isUsable == false { slot = try connect() }
             let conn = slot!
             do {
                 return try body(conn)
@@ -76,7 +88,7 @@ public final class PostgresPool: SQLStore, @unchecked Sendable {
     public func readSQLSync<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
         readerPlaces.wait()
         defer { readerPlaces.signal() }
-        let conn = try idleReaders.withLock { $0.popLast() } ?? connect()
+        let conn = try Self.popUsable(idleReaders) ?? connect()
         do {
             let value = try body(conn)
             giveBack(conn)
@@ -113,6 +125,7 @@ public final class PostgresPool: SQLStore, @unchecked Sendable {
         let fresh = try connect()
         writer.withLock { $0 = fresh }
         idleReaders.withLock { $0.removeAll() }
+        idleCombinedWriters.withLock { $0.removeAll() }
         recycles.withLock { $0 += 1 }
     }
 
@@ -129,6 +142,36 @@ public final class PostgresPool: SQLStore, @unchecked Sendable {
     }
 
     // MARK: connections
+
+    /// `body` on a connection for combined writes (one of `maxCombinedWriters`; waits for a place).
+    func combinedWriteSync<T>(_ body: (PGConnection) throws -> T) throws -> T {
+        combinedWriterPlaces.wait()
+        defer { combinedWriterPlaces.signal() }
+        let conn = try Self.popUsable(idleCombinedWriters) ?? connect()
+        do {
+            let value = try body(conn)
+            giveBackCombined(conn)
+            return value
+        } catch let e as PGError where e.kind != .statement || !conn.isConnected {
+            throw StoreUnavailableError(detail: e.description)
+        } catch {
+            giveBackCombined(conn)
+            throw error
+        }
+    }
+
+    /// An idle connection the server has not ended meanwhile (the others are dropped).
+    private static func popUsable(_ idle: Locked<[PGConnection]>) -> PGConnection? {
+        while let conn = idle.withLock({ $0.popLast() }) {
+            if conn.isUsable { return conn }
+        }
+        return nil
+    }
+
+    private func giveBackCombined(_ conn: PGConnection) {
+        guard conn.isConnected else { return }
+        idleCombinedWriters.withLock { idle in if idle.count < options.maxCombinedWriters { idle.append(conn) } }
+    }
 
     private func giveBack(_ conn: PGConnection) {
         guard conn.isConnected else { return }
