@@ -86,19 +86,7 @@ public final class PostgresPool: SQLStore, @unchecked Sendable {
     }
 
     public func readSQLSync<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
-        readerPlaces.wait()
-        defer { readerPlaces.signal() }
-        let conn = try Self.popUsable(idleReaders) ?? connect()
-        do {
-            let value = try body(conn)
-            giveBack(conn)
-            return value
-        } catch let e as PGError where e.kind != .statement || !conn.isConnected {
-            throw StoreUnavailableError(detail: e.description)
-        } catch {
-            giveBack(conn)
-            throw error
-        }
+        try withPooled(idleReaders, readerPlaces, keep: options.maxReaders, body)
     }
 
     public func writeSQL<T: Sendable>(_ body: @escaping @Sendable (any SQLConnection) throws -> T) async throws -> T {
@@ -145,17 +133,27 @@ public final class PostgresPool: SQLStore, @unchecked Sendable {
 
     /// `body` on a connection for combined writes (one of `maxCombinedWriters`; waits for a place).
     func combinedWriteSync<T>(_ body: (PGConnection) throws -> T) throws -> T {
-        combinedWriterPlaces.wait()
-        defer { combinedWriterPlaces.signal() }
-        let conn = try Self.popUsable(idleCombinedWriters) ?? connect()
+        try withPooled(idleCombinedWriters, combinedWriterPlaces, keep: options.maxCombinedWriters, body)
+    }
+
+    /// `body` on an idle connection of `idle` (or a new one) once `places` has room; given back
+    /// (at most `keep` stay idle) unless it was lost, which is `StoreUnavailableError`.
+    private func withPooled<T>(_ idle: Locked<[PGConnection]>, _ places: DispatchSemaphore, keep: Int, _ body: (PGConnection) throws -> T) throws -> T {
+        places.wait()
+        defer { places.signal() }
+        let conn = try Self.popUsable(idle) ?? connect()
+        func giveBack() {
+            guard conn.isConnected else { return }
+            idle.withLock { if $0.count < keep { $0.append(conn) } }
+        }
         do {
             let value = try body(conn)
-            giveBackCombined(conn)
+            giveBack()
             return value
         } catch let e as PGError where e.kind != .statement || !conn.isConnected {
             throw StoreUnavailableError(detail: e.description)
         } catch {
-            giveBackCombined(conn)
+            giveBack()
             throw error
         }
     }
@@ -166,16 +164,6 @@ public final class PostgresPool: SQLStore, @unchecked Sendable {
             if conn.isUsable { return conn }
         }
         return nil
-    }
-
-    private func giveBackCombined(_ conn: PGConnection) {
-        guard conn.isConnected else { return }
-        idleCombinedWriters.withLock { idle in if idle.count < options.maxCombinedWriters { idle.append(conn) } }
-    }
-
-    private func giveBack(_ conn: PGConnection) {
-        guard conn.isConnected else { return }
-        idleReaders.withLock { idle in if idle.count < options.maxReaders { idle.append(conn) } }
     }
 
     private func connect() throws -> PGConnection {
