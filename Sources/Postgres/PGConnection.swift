@@ -163,14 +163,19 @@ public final class PGConnection: @unchecked Sendable {
     /// per connection, as Mattermost's driver does with `db.Prepare`; a statement seen once (a
     /// per-table integrity query) is not worth the extra round trip of preparing it.
     public func withResult<T>(_ sql: String, _ parameters: [String?], _ body: (OpaquePointer) throws -> T) throws -> T {
-        let copies = parameters.map { $0.map { strdup($0) } ?? nil }
-        defer { copies.forEach { free($0) } }
-        let result = try copies.map { UnsafePointer($0) }.withUnsafeBufferPointer { p throws(PGError) in
-            try send(sql, count: Int32(p.count), values: p.baseAddress)
+        let result = try withCStrings(parameters) { values throws(PGError) in
+            try send(sql, count: Int32(parameters.count), values: values)
         }
         defer { pq.clear!(result) }
         try check(result)
         return try body(result!)
+    }
+
+    /// `values` as C strings (nil stays NULL) for a libpq call, freed after `body`.
+    func withCStrings<T, E: Error>(_ values: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) throws(E) -> T) throws(E) -> T {
+        let copies = values.map { $0.map { strdup($0) } ?? nil }
+        defer { copies.forEach { free($0) } }
+        return try copies.map { UnsafePointer($0) }.withUnsafeBufferPointer { p throws(E) in try body(p.baseAddress) }
     }
 
     /// Statement names by SQL text on this connection, and statements seen once (to be prepared

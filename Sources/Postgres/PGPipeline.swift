@@ -1,7 +1,4 @@
 import CLibPQ
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Several statements in one transaction and one round trip: libpq's pipeline mode (libpq 14 and
 /// later). The group commit of job creations sends a batch this way — BEGIN, each INSERT, COMMIT
@@ -33,19 +30,10 @@ extension PGConnection {
         guard pq.enterPipelineMode!(handle) == 1 else {
             throw PGError(kind: isConnected ? .statement : .connectionLost, message: dsn.masking(Self.trimmed(pq.errorMessage!(handle))))
         }
-        var sent = 0
-        var sendFailure: PGError?
-        if sendText("BEGIN", []) {
-            sent = 1
-            for s in statements {
-                guard sendStatement(s.sql, s.parameters) else { break }
-                sent += 1
-            }
-            if sent == statements.count + 1, sendText("COMMIT", []) { sent += 1 }
-        }
-        if sent < statements.count + 2 {
-            sendFailure = PGError(kind: isConnected ? .statement : .connectionLost, message: dsn.masking(Self.trimmed(pq.errorMessage!(handle))))
-        }
+        // Sending stops at the first failure; whatever was sent is still read up to the sync point.
+        let sentAll = sendText("BEGIN", []) && statements.allSatisfy { sendStatement($0.sql, $0.parameters) } && sendText("COMMIT", [])
+        let sendFailure = sentAll ? nil
+            : PGError(kind: isConnected ? .statement : .connectionLost, message: dsn.masking(Self.trimmed(pq.errorMessage!(handle))))
         _ = pq.pipelineSync!(handle)
         let first = try readPipelineResults()
         _ = pq.exitPipelineMode!(handle)
@@ -69,12 +57,6 @@ extension PGConnection {
     private func sendStatement(_ sql: String, _ parameters: [String?]) -> Bool {
         guard let name = prepared[sql] else { return sendText(sql, parameters) }
         return withCStrings(parameters) { pq.sendQueryPrepared!(handle, name, Int32(parameters.count), $0, nil, nil, 0) == 1 }
-    }
-
-    private func withCStrings<T>(_ values: [String?], _ body: (UnsafePointer<UnsafePointer<CChar>?>?) -> T) -> T {
-        let copies = values.map { $0.map { strdup($0) } ?? nil }
-        defer { copies.forEach { free($0) } }
-        return copies.map { UnsafePointer($0) }.withUnsafeBufferPointer { body($0.baseAddress) }
     }
 
     /// Reads every result up to the sync point: the first failure (its command's index), or nil.

@@ -43,7 +43,7 @@ public final class PostgresPool: SQLStore, @unchecked Sendable {
     private let idleReaders = Locked<[PGConnection]>([])
     private let readerPlaces: DispatchSemaphore
     private let idleCombinedWriters = Locked<[PGConnection]>([])
-    let combinedWriterPlaces: DispatchSemaphore
+    private let combinedWriterPlaces: DispatchSemaphore
     /// Until when (ms since the epoch) calls fail at once after a failed connect, and why.
     private let down = Locked<(until: Int64, reason: String)?>(nil)
     private let recycles = Locked(0)
