@@ -34,6 +34,9 @@ public struct IntegrityCheckWorker: JobWorker {
             })
         options.threads = IntegrityChecker.Options.threads(setting: integrity.scanThreads)
         let report = try IntegrityChecker(store: ctx.sql).runSync(options)
+        if !report.walkedByIndex.isEmpty {
+            ctx.log(.info, "answered from their foreign-key indexes: \(report.walkedByIndex.joined(separator: "; "))")
+        }
         try ctx.checkCancelled()
         ctx.progress(70)
         // SQLite's page and foreign-key checks; PostgreSQL has no counterpart to run here.

@@ -14,6 +14,9 @@ public struct IntegrityReport: Sendable {
     public var truncated: [String]
     /// Records in the answer.
     public var recordCount: Int
+    /// Relations answered from an index led by their foreign key (`KeyWalk`), as
+    /// "Child.Key → Parent (index)"; their tables were not read row by row.
+    public var walkedByIndex: [String] = []
     /// Rows the scan read (0 on PostgreSQL, where the server reads them for Mattermost's queries).
     public var rowsScanned: Int
     /// Time spent reading parent keys and scanning child tables, in milliseconds.
@@ -72,6 +75,9 @@ public final class IntegrityChecker: Sendable {
         public static func threads(setting: Int) -> Int { setting > 0 ? setting : defaultThreads }
         /// Rowids per unit below which a child table is not split (tests lower it).
         var minimumUnitRows = ChildScan.minimumUnitRows
+        /// Rows below which a child table is scanned rather than walked by its indexes (tests
+        /// lower it, or raise it to compare the two).
+        var minimumWalkRows = KeyWalk.minimumRows
 
         /// `maxRecordsPerRelation` 0 (the default) keeps every record, as Mattermost does.
         public init(configured: [IntegrityRelationSettings] = [], discoverForeignKeys: Bool = false,
@@ -152,6 +158,7 @@ private struct Run {
     var rowsScanned = 0
     var parentMilliseconds = 0
     var childMilliseconds = 0
+    var walked: [String] = []
 
     init(options: IntegrityChecker.Options, schema: Schema) {
         self.options = options
@@ -205,7 +212,8 @@ private struct Run {
         }
         let relations = childOrder.flatMap { byChild[$0]! }
         let tables = childOrder.map { (name: byChild[$0]![0].childTable, relations: byChild[$0]!) }
-        let units = ChildScan.units(tables, threads: conns.count, minimumRows: options.minimumUnitRows, conn)
+        let units = ChildScan.units(tables, threads: conns.count, minimumRows: options.minimumUnitRows, minimumWalkRows: options.minimumWalkRows, conn)
+        walked = units.compactMap { u in u.walk.map { "\($0.relation.childTable).\($0.relation.childForeignKey) → \($0.relation.parentTable) (\($0.index))" } }
         let progress = ProgressCounter(done: tablesDone, total: tablesTotal, options: options)
         let results = ScanResults(units: units) { table in progress.tableDone(table) }
         let workers = conns.map { _ in WorkerOrphans(relations: relations, limit: options.maxRecordsPerRelation) }
@@ -253,9 +261,11 @@ private struct Run {
 
 
     func report(_ checks: [IntegrityCheck]) -> IntegrityReport {
-        IntegrityReport.assemble(
+        var report = IntegrityReport.assemble(
             checks, collectors: collectors, errors: errors, skipped: skipped, limit: options.maxRecordsPerRelation,
             rowsScanned: rowsScanned, parentMilliseconds: parentMilliseconds, childMilliseconds: childMilliseconds)
+        report.walkedByIndex = walked
+        return report
     }
 }
 

@@ -199,6 +199,19 @@ public final class Statement {
         return self
     }
 
+    /// Binds `bytes` as text exactly (no UTF-8 repair): a key read from a row, to find that row's
+    /// siblings. SQLite copies them.
+    @discardableResult
+    public func bindText(_ index: Int32, _ bytes: UnsafeBufferPointer<UInt8>) -> Statement {
+        // A zero-length text needs a non-nil pointer, or SQLite binds NULL.
+        let empty: UInt8 = 0
+        return withUnsafePointer(to: empty) { fallback in
+            let p = bytes.baseAddress.map { UnsafeRawPointer($0) } ?? UnsafeRawPointer(fallback)
+            record(sqlite3_bind_text(handle, index, p.assumingMemoryBound(to: CChar.self), Int32(bytes.count), steward_sqlite_transient()))
+            return self
+        }
+    }
+
     private func record(_ rc: Int32) {
         if rc != SQLITE_OK && bindFailure == SQLITE_OK { bindFailure = rc }
     }

@@ -25,6 +25,7 @@ enum IntegrityHandlers {
                 "truncated": "\(report.truncated.joined(separator: "; "))",
                 "absent_tables": "\(report.skipped.joined(separator: "; "))",
                 "rows_scanned": "\(report.rowsScanned)",
+                "walked_by_index": "\(report.walkedByIndex.joined(separator: "; "))",
                 "parent_keys_ms": "\(report.parentMilliseconds)",
                 "child_scans_ms": "\(report.childMilliseconds)",
             ])
