@@ -119,18 +119,35 @@ enum ChildScan {
 
     static func quote(_ identifier: String) -> String { quotedIdentifier(identifier) }
 
-    /// Scans every unit, one thread per connection (each in a read transaction on the same
-    /// snapshot), taking units in order as they finish the previous one.
-    static func run(_ units: [ScanUnit], _ conns: [Connection], parents: [String: IDSet], workers: [WorkerOrphans],
-                    into results: ScanResults) {
-        let next = Atomic<Int>(0)
+    /// Reads every parent key and then scans every unit, one thread per connection (each in a read
+    /// transaction on the same snapshot). Parent keys are taken first, one per thread; then each
+    /// thread takes the first unit whose parent sets are built — waiting only when none is — so
+    /// a thread done with small parents scans while another still reads a big one.
+    static func run(parentKeys: [ParentKeys.Key], _ units: [ScanUnit], _ conns: [Connection], parents: ParentSets,
+                    workers: [WorkerOrphans], into results: ScanResults, parentDone: @escaping @Sendable (String) -> Void) {
+        let nextParent = Atomic<Int>(0)
+        let queue = Mutex(Array(units.indices))
+        let needs: [[String]] = units.map { u in Array(Set(u.relations.map(parentName))) }
         let work: @Sendable (Int) -> Void = { w in
             while true {
-                let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                guard i < units.count else { return }
-                let unit = units[i]
+                let i = nextParent.wrappingAdd(1, ordering: .relaxed).oldValue
+                guard i < parentKeys.count else { break }
+                let k = parentKeys[i]
+                parents.publish(k.name, Result { try ParentKeys.read(k, conns[w]) })
+                parentDone(k.table)
+            }
+            while true {
+                // Every parent key was taken before any unit is, so a wait is only ever for a set
+                // another thread is reading now.
+                let taken: Int? = queue.withLock { q in
+                    guard !q.isEmpty else { return nil }
+                    let at = q.firstIndex { parents.ready(needs[$0]) } ?? 0
+                    return q.remove(at: at)
+                }
+                guard let u = taken else { return }
+                let unit = units[u]
                 do {
-                    let rows = try scan(unit, conns[w], parents: parents, into: workers[w])
+                    let rows = try scan(unit, conns[w], parents: try parents.sets(needs[u]), into: workers[w])
                     results.finished(unit, rows: rows, error: nil)
                 } catch {
                     results.finished(unit, rows: 0, error: error)
@@ -143,7 +160,7 @@ enum ChildScan {
         DispatchQueue.concurrentPerform(iterations: conns.count) { work($0) }
     }
 
-    private static func parentName(_ r: Relation) -> String { r.parentTable.lowercased() + "." + r.parentKey.lowercased() }
+    private static func parentName(_ r: Relation) -> String { ParentKeys.name(r.parentTable, r.parentKey) }
 
     /// Reads one unit once for all of its table's relations; returns the rows read.
     static func scan(_ unit: ScanUnit, _ conn: Connection, parents: [String: IDSet], into worker: WorkerOrphans) throws -> Int {

@@ -1,6 +1,7 @@
 import CStewardShims
 import StewardModel
 import Store
+import Synchronization
 
 /// What a check run found, with what the journal and the job report need beyond the wire result.
 public struct IntegrityReport: Sendable {
@@ -148,7 +149,6 @@ private struct RelationKey: Hashable {
 private struct Run {
     let options: IntegrityChecker.Options
     var schema: Schema
-    var parents: [String: IDSet] = [:]  // IDSet is a class: shared, not copied
     /// Per relation, each scanning thread's collector.
     var collectors: [Relation: [OrphanCollector]] = [:]
     var tablesDone = 0
@@ -182,25 +182,14 @@ private struct Run {
         }
 
         let clock = ContinuousClock()
-        let parentsStarted = clock.now
+        let started = clock.now
         // Parents: each (table, key) read once.
-        var parentKeys: [(table: String, key: String)] = []
-        for i in runnable { for p in checks[i].parts where !parentKeys.contains(where: { $0 == (p.parentTable, p.parentKey) }) {
-            parentKeys.append((p.parentTable, p.parentKey))
+        var parentKeys: [ParentKeys.Key] = []
+        for i in runnable { for p in checks[i].parts where !parentKeys.contains(where: { ($0.table, $0.key) == (p.parentTable, p.parentKey) }) {
+            parentKeys.append(.init(table: p.parentTable, key: p.parentKey))
         } }
-        var childTables = Set<String>()
-        for i in runnable { for p in checks[i].parts { childTables.insert(p.childTable.lowercased()) } }
-        tablesTotal = parentKeys.count + childTables.count
-        let parentProgress = ProgressCounter(done: 0, total: tablesTotal, options: options)
-        let read = try ParentKeys.read(parentKeys, conns) { parentProgress.tableDone($0) }
-        parents = read.sets
-        rowsScanned += read.rows
-        tablesDone = parentKeys.count
-
-        parentMilliseconds = Int((clock.now - parentsStarted) / .milliseconds(1))
-        let childrenStarted = clock.now
-        // Children: each table read once for all of its relations, big ones in rowid ranges, the
-        // units spread over the threads.
+        // Children: each table read once for all of its relations (or walked by its indexes), big
+        // ones in rowid ranges, the units spread over the threads.
         var byChild: [String: [Relation]] = [:]
         var childOrder: [String] = []
         for i in runnable {
@@ -210,41 +199,52 @@ private struct Run {
                 if !(byChild[c]?.contains(p) ?? false) { byChild[c, default: []].append(p) }
             }
         }
+        tablesTotal = parentKeys.count + childOrder.count
         let relations = childOrder.flatMap { byChild[$0]! }
         let tables = childOrder.map { (name: byChild[$0]![0].childTable, relations: byChild[$0]!) }
         let units = ChildScan.units(tables, threads: conns.count, minimumRows: options.minimumUnitRows, minimumWalkRows: options.minimumWalkRows, conn)
         walked = units.compactMap { u in u.walk.map { "\($0.relation.childTable).\($0.relation.childForeignKey) → \($0.relation.parentTable) (\($0.index))" } }
-        let progress = ProgressCounter(done: tablesDone, total: tablesTotal, options: options)
+        let progress = ProgressCounter(total: tablesTotal, options: options)
         let results = ScanResults(units: units) { table in progress.tableDone(table) }
         let workers = conns.map { _ in WorkerOrphans(relations: relations, limit: options.maxRecordsPerRelation) }
-        ChildScan.run(units, conns, parents: parents, workers: workers, into: results)
+        let parents = ParentSets(parentKeys)
+        ChildScan.run(parentKeys: parentKeys, units, conns, parents: parents, workers: workers, into: results) { progress.tableDone($0) }
+        let built = parents.snapshot()
+        if let failure = built.failure { throw failure }
         for w in workers { for r in relations { try w.collectors[r]!.finish() } }
         for r in relations { collectors[r] = workers.map { $0.collectors[r]! } }
         let (rows, failures) = results.snapshot()
-        rowsScanned += rows
+        rowsScanned += built.rows + rows
         tablesDone = tablesTotal
         for (c, failure) in failures {
             for (i, check) in checks.enumerated() where check.parts.contains(where: { $0.childTable.lowercased() == c }) {
                 errors[i] = failure
             }
         }
-        childMilliseconds = Int((clock.now - childrenStarted) / .milliseconds(1))
+        // The phases overlap: the parent figure is until the last set was built, the child figure
+        // the rest of the run.
+        let ended = clock.now
+        let parentsEnd = min(max(built.lastReady, started), ended)
+        parentMilliseconds = Int((parentsEnd - started) / .milliseconds(1))
+        childMilliseconds = Int((ended - parentsEnd) / .milliseconds(1))
     }
 
-    /// Progress for the child tables, finished on the scanning threads (under `ScanResults`' lock).
-    final class ProgressCounter: @unchecked Sendable {
-        private var done: Int
+    /// Progress over parent and child tables, counted on the scanning threads; the callbacks are
+    /// called one at a time, in order.
+    final class ProgressCounter: Sendable {
+        private let done = Mutex(0)
         private let total: Int
         private let options: IntegrityChecker.Options
-        init(done: Int, total: Int, options: IntegrityChecker.Options) {
-            self.done = done
+        init(total: Int, options: IntegrityChecker.Options) {
             self.total = total
             self.options = options
         }
         func tableDone(_ table: String) {
-            done += 1
-            options.progress?(done, total)
-            options.afterTableScan?(table)
+            done.withLock { done in
+                done += 1
+                options.progress?(done, total)
+                options.afterTableScan?(table)
+            }
         }
     }
 

@@ -3,45 +3,19 @@ import StewardModel
 import Store
 import Synchronization
 
-/// The parent tables' keys, read into `IDSet`s — one table per thread at a time, each thread with
-/// its own connection on the run's snapshot.
+/// The parent tables' keys, read into `IDSet`s by the scanning threads (each with its own connection
+/// on the run's snapshot) before they take child units.
 enum ParentKeys {
-    /// Reads every `(table, key)`; `done` is called (serialized) after each table.
-    static func read(_ keys: [(table: String, key: String)], _ conns: [Connection],
-                     done: @escaping @Sendable (String) -> Void) throws -> (sets: [String: IDSet], rows: Int) {
-        let next = Atomic<Int>(0)
-        let results = Mutex<(sets: [String: IDSet], rows: Int, failure: Error?)>(([:], 0, nil))
-        let keys = keys.map { Key(table: $0.table, key: $0.key) }
-        let work: @Sendable (Connection) -> Void = { conn in
-            while true {
-                let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                guard i < keys.count else { return }
-                do {
-                    let (set, rows) = try read(keys[i], conn)
-                    results.withLock { r in
-                        r.sets[name(keys[i].table, keys[i].key)] = set
-                        r.rows += rows
-                        done(keys[i].table)
-                    }
-                } catch {
-                    results.withLock { r in if r.failure == nil { r.failure = error } }
-                }
-            }
-        }
-        if conns.count == 1 { work(conns[0]) } else { DispatchQueue.concurrentPerform(iterations: conns.count) { work(conns[$0]) } }
-        let r = results.withLock { $0 }
-        if let failure = r.failure { throw failure }
-        return (r.sets, r.rows)
-    }
-
     struct Key: Sendable {
         var table: String
         var key: String
+        var name: String { ParentKeys.name(table, key) }
     }
 
     static func name(_ table: String, _ key: String) -> String { table.lowercased() + "." + key.lowercased() }
 
-    private static func read(_ k: Key, _ conn: Connection) throws -> (IDSet, Int) {
+    /// Reads one parent key into a set; returns it and the rows read.
+    static func read(_ k: Key, _ conn: Connection) throws -> (IDSet, Int) {
         // Sized from the rowid range (cheap: the b-tree's last key) to avoid rehashing as it
         // fills — but only as a hint: a table keyed by large integers (epoch milliseconds,
         // snowflake ids) has a huge last rowid and few rows, so the hint is clamped to 4M ids
@@ -72,4 +46,72 @@ enum ParentKeys {
         batch.withUnsafeBufferPointer { set.insertBatch($0) }
         return (set, rows)
     }
+}
+
+/// The parent sets of a run as they are built. A child unit waits only for the sets it probes, so a
+/// thread that has finished the small parent tables scans children of those while another still
+/// reads a big one (at 1M posts, the million post ids take most of the parent phase).
+final class ParentSets: @unchecked Sendable {
+    private struct State {
+        var sets: [String: IDSet] = [:]
+        var failed: [String: any Error] = [:]
+        var rows = 0
+        var lastReady = ContinuousClock.now
+    }
+    private let state = Mutex(State())
+    /// One group per key, left when its set is built or has failed; never re-entered.
+    private let pending: [String: DispatchGroup]
+
+    init(_ keys: [ParentKeys.Key]) {
+        var pending: [String: DispatchGroup] = [:]
+        for k in keys where pending[k.name] == nil {
+            let g = DispatchGroup()
+            g.enter()
+            pending[k.name] = g
+        }
+        self.pending = pending
+    }
+
+    func publish(_ name: String, _ result: Result<(IDSet, Int), Error>) {
+        state.withLock { s in
+            switch result {
+            case .success(let (set, rows)):
+                s.sets[name] = set
+                s.rows += rows
+            case .failure(let error):
+                s.failed[name] = error
+            }
+            s.lastReady = .now
+        }
+        pending[name]?.leave()
+    }
+
+    /// True when every named set is built (or has failed): a unit needing them would not wait.
+    func ready(_ names: [String]) -> Bool { names.allSatisfy { pending[$0]?.wait(timeout: .now()) != .timedOut } }
+
+    /// The named sets, waiting for those still being read; throws when one could not be read.
+    func sets(_ names: [String]) throws -> [String: IDSet] {
+        for n in names { pending[n]?.wait() }
+        return try state.withLock { s in
+            var out: [String: IDSet] = [:]
+            for n in names {
+                if let failure = s.failed[n] { throw failure }
+                guard let set = s.sets[n] else { throw ParentKeyMissing(name: n) }
+                out[n] = set
+            }
+            return out
+        }
+    }
+
+    /// After the run: every set, the parent rows read, when the last one was ready, and the first
+    /// failure.
+    func snapshot() -> (sets: [String: IDSet], rows: Int, lastReady: ContinuousClock.Instant, failure: (any Error)?) {
+        state.withLock { s in (s.sets, s.rows, s.lastReady, s.failed.sorted { $0.key < $1.key }.first?.value) }
+    }
+}
+
+/// A set a child unit needs was never published (a bug, not a store error).
+struct ParentKeyMissing: Error, CustomStringConvertible {
+    var name: String
+    var description: String { "parent key \(name) was not read" }
 }

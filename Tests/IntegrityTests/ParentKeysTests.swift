@@ -1,0 +1,44 @@
+import Dispatch
+import Foundation
+import StewardModel
+import Store
+import Testing
+
+@testable import Integrity
+
+/// The parent sets child units wait on while other threads still read them.
+@Suite struct ParentKeysTests {
+    struct ReadFailed: Error {}
+
+    @Test func aUnitWaitsOnlyForTheSetsItNeeds() throws {
+        let users = ParentKeys.Key(table: "Users", key: "Id"), posts = ParentKeys.Key(table: "Posts", key: "Id")
+        let sets = ParentSets([users, posts])
+        #expect(!sets.ready([users.name]) && !sets.ready([posts.name]))
+        sets.publish(users.name, .success((IDSet(expected: 1), 3)))
+        #expect(sets.ready([users.name]))
+        #expect(!sets.ready([users.name, posts.name]), "Posts is still being read")
+        #expect(try sets.sets([users.name]).keys.sorted() == [users.name])
+
+        // A waiter on Posts is released when another thread publishes it.
+        let released = DispatchSemaphore(value: 0)
+        let got = Locked<[String]>([])
+        Thread.detachNewThread {
+            let names = (try? sets.sets([posts.name]))?.keys.sorted() ?? []
+            got.withLock { $0 = names }
+            released.signal()
+        }
+        sets.publish(posts.name, .success((IDSet(expected: 1), 5)))
+        released.wait()
+        #expect(got.withLock { $0 } == [posts.name])
+        #expect(sets.snapshot().rows == 8)
+    }
+
+    @Test func aFailedReadIsThrownToItsUnitsAndTheRun() {
+        let k = ParentKeys.Key(table: "Sessions", key: "Id")
+        let sets = ParentSets([k])
+        sets.publish(k.name, .failure(ReadFailed()))
+        #expect(sets.ready([k.name]), "a failed set does not keep anyone waiting")
+        #expect(throws: ReadFailed.self) { try sets.sets([k.name]) }
+        #expect(sets.snapshot().failure is ReadFailed)
+    }
+}
