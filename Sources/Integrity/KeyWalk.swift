@@ -40,8 +40,10 @@ struct KeyWalk: Sendable {
             guard r.typeFilter == nil, hasTextAffinity(r.childForeignKey, in: table, conn),
                   let index = leadingIndex(r.childForeignKey, on: table, conn),
                   onlyText(r, index, conn),
-                  let (sampled, perKey) = sample(r, index, conn) else { return nil }
-            let keys = sampled < sampleKeys ? Double(sampled) : Double(rows) / perKey
+                  let sample = sample(r, index, conn) else { return nil }
+            // Rows over rows per key counts rows with an empty or NULL key too (most of Posts'
+            // RootIds); the ids' spread counts keys alone, when they are Mattermost's.
+            let keys = sample.keys < sampleKeys ? Double(sample.keys) : min(Double(rows) / sample.rowsPerKey, sample.spreadKeys ?? .infinity)
             keysPerRow += keys / Double(rows)
             walks.append(KeyWalk(relation: r, index: index, estimatedKeys: Int64(keys.rounded(.up))))
         }
@@ -96,9 +98,20 @@ struct KeyWalk: Sendable {
         return true
     }
 
-    /// The first `sampleKeys` keys in walk order and the rows per key among them; nil when the
-    /// statements cannot use the index (a column collation other than the index's, for example).
-    private static func sample(_ r: Relation, _ index: String, _ conn: Connection) -> (keys: Int, rowsPerKey: Double)? {
+    /// What the first `sampleKeys` keys in walk order say.
+    struct Sample {
+        /// Keys read (fewer than `sampleKeys`: all there are).
+        var keys: Int
+        /// Index entries per key among them.
+        var rowsPerKey: Double
+        /// All keys, from how far into the id space the sampled ones reach — when they are
+        /// Mattermost ids, which are random and so spread evenly (`idSpacePosition`).
+        var spreadKeys: Double?
+    }
+
+    /// The first keys of a relation; nil when the statements cannot use the index (a column
+    /// collation other than the index's, for example).
+    private static func sample(_ r: Relation, _ index: String, _ conn: Connection) -> Sample? {
         guard let walk = try? conn.cached(walkSQL(r, index)), (try? conn.cached(rowsSQL(r, index))) != nil,
               let count = try? conn.cached(
                   "SELECT count(*) FROM \(quotedIdentifier(r.childTable)) INDEXED BY \(quotedIdentifier(index)) WHERE \(quotedIdentifier(r.childForeignKey)) BETWEEN ? AND ?")
@@ -106,16 +119,48 @@ struct KeyWalk: Sendable {
         defer { walk.reset(); count.reset() }
         var first: String?, last: String?
         var keys = 0
+        var positions: [Double] = []
         while keys < sampleKeys, (try? walk.step()) == true {
-            let key = walk.withText(0) { $0.map { String(decoding: $0, as: UTF8.self) } }
+            let key = walk.withText(0) { bytes -> String? in
+                guard let bytes else { return nil }
+                if let p = idSpacePosition(bytes) { positions.append(p) }
+                return String(decoding: bytes, as: UTF8.self)
+            }
             if first == nil { first = key }
             last = key
             keys += 1
         }
-        guard keys == sampleKeys, let first, let last else { return (keys, 1) }
+        guard keys == sampleKeys, let first, let last else { return Sample(keys: keys, rowsPerKey: 1) }
         count.bind(1, first).bind(2, last)
         guard (try? count.step()) == true else { return nil }
-        return (keys, max(1, Double(count.int64(0)) / Double(keys)))
+        var spread: Double?
+        // Mostly ids, spread over some of their space: the gaps between them give the density.
+        if positions.count >= sampleKeys / 2, let low = positions.first, let high = positions.last, high > low {
+            spread = Double(positions.count - 1) / (high - low)
+        }
+        return Sample(keys: keys, rowsPerKey: max(1, Double(count.int64(0)) / Double(keys)), spreadKeys: spread)
+    }
+
+    /// Mattermost's id characters in byte order: an id's place in text order is its characters
+    /// read as base-32 digits of these ranks.
+    private static let rank: [Int8] = {
+        var r = [Int8](repeating: -1, count: 256)
+        for (i, c) in Array("13456789abcdefghijkmnopqrstuwxyz".utf8).enumerated() { r[Int(c)] = Int8(i) }
+        return r
+    }()
+
+    /// Where a Mattermost id falls among all ids in text order, in [0, 1) (from its first 12
+    /// characters); nil for anything else.
+    static func idSpacePosition(_ bytes: UnsafeBufferPointer<UInt8>) -> Double? {
+        guard bytes.count == 26 else { return nil }
+        var position = 0.0, scale = 1.0 / 32
+        for i in 0..<12 {
+            let d = rank[Int(bytes[i])]
+            guard d >= 0 else { return nil }
+            position += Double(d) * scale
+            scale /= 32
+        }
+        return position
     }
 
     /// The distinct non-NULL keys in index order (after the empty one where it is skipped).

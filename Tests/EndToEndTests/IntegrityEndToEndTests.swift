@@ -122,3 +122,32 @@ struct IntegrityEndToEndTests {
         #expect(answered == 50)
     }
 }
+
+/// A store big enough to be walked by its indexes (Posts with Mattermost's foreign-key indexes,
+/// past `KeyWalk.minimumRows`): the daemon's answer is still the generator's, and the journal
+/// names what was walked.
+@Suite("Integrity end to end, walked by index")
+struct IntegrityWalkEndToEndTests {
+    @Test func indexedPostsAreWalkedAndAnswerTheSame() throws {
+        let dir = Paths.makeTempDir("integrity-walk")
+        let tools = Paths.packageRoot.appendingPathComponent("tools/mmdb/generate.py").path
+        let r = try Command.run("/usr/bin/env", ["python3", tools, dir + "/steward.db", "--posts", "60000"])
+        guard r.status == 0 else { throw HTTPTestError(description: "generator failed: \(r.stderr)") }
+        let indexes = try Command.run("/usr/bin/env", ["python3", "-c", """
+            import sqlite3, sys
+            c = sqlite3.connect(sys.argv[1])
+            c.executescript('CREATE INDEX idx_posts_channel_id ON Posts (ChannelId); CREATE INDEX idx_posts_user_id ON Posts (UserId); CREATE INDEX idx_posts_root_id ON Posts (RootId);')
+            """, dir + "/steward.db"])
+        guard indexes.status == 0 else { throw HTTPTestError(description: "indexes: \(indexes.stderr)") }
+        struct Expected: Decodable { var results: [IntegrityCheckResult] }
+        let expected = try JSONDecoder().decode(Expected.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/steward.db.expected.json"))).results
+        let daemon = try DaemonProcess(dataDir: dir, config: DaemonProcess.config(dataDir: dir))
+        let answer = try UnixHTTP.post(daemon.socket, "/api/v4/integrity")
+        #expect(answer.status == 200)
+        #expect(Array(try JSONDecoder().decode([IntegrityCheckResult].self, from: Data(answer.body)).prefix(41)) == expected)
+        let journal = try #require(daemon.logLines(containing: "integrity check finished").first)
+        for walked in ["Posts.ChannelId → Channels (idx_posts_channel_id)", "Posts.UserId → Users (idx_posts_user_id)", "Posts.RootId → Posts (idx_posts_root_id)"] {
+            #expect(journal.contains(walked), "\(walked) in \(journal)")
+        }
+    }
+}

@@ -113,6 +113,19 @@ import Testing
         #expect(try report.results.last?.data?.records.count == 500)
     }
 
+    /// The id-space position that estimates a relation's keys: in text order, and even for random ids.
+    @Test func idSpacePositionFollowsTextOrder() {
+        let ids = (0..<4000).map { _ in NewID.make() }.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+        let positions = ids.map { id in Array(id.utf8).withUnsafeBufferPointer { KeyWalk.idSpacePosition($0) } }
+        #expect(positions.allSatisfy { $0 != nil && $0! >= 0 && $0! < 1 })
+        #expect(zip(positions, positions.dropFirst()).allSatisfy { $0! <= $1! })
+        let mean = positions.reduce(0) { $0 + $1! } / Double(positions.count)
+        #expect(abs(mean - 0.5) < 0.05, "random ids spread evenly: mean \(mean)")
+        for other in ["admin", "", String(repeating: "l", count: 26), String(repeating: "A", count: 26)] {
+            #expect(Array(other.utf8).withUnsafeBufferPointer { KeyWalk.idSpacePosition($0) } == nil)
+        }
+    }
+
     /// Boards b1, b2; Cards with awkward keys (`BoardId`, indexed) and owners (`OwnerBoard`,
     /// indexed, skipping empty keys); Pins without an id column.
     static func cardsDatabase() throws -> DatabasePool {
