@@ -140,7 +140,7 @@ enum ChildScan {
                 // Every parent key was taken before any unit is, so a wait is only ever for a set
                 // another thread is reading now.
                 let taken: Int? = queue.withLock { q in
-                    guard !q.isEmpty else { return nil }
+                    guard !q.isEmpty, !parents.hasFailed else { return nil }
                     let at = q.firstIndex { parents.ready(needs[$0]) } ?? 0
                     return q.remove(at: at)
                 }

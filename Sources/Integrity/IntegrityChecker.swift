@@ -185,7 +185,8 @@ private struct Run {
         let started = clock.now
         // Parents: each (table, key) read once.
         var parentKeys: [ParentKeys.Key] = []
-        for i in runnable { for p in checks[i].parts where !parentKeys.contains(where: { ($0.table, $0.key) == (p.parentTable, p.parentKey) }) {
+        // Compared as SQLite compares names, without case: `users.id` is `Users.Id`.
+        for i in runnable { for p in checks[i].parts where !parentKeys.contains(where: { $0.name == ParentKeys.name(p.parentTable, p.parentKey) }) {
             parentKeys.append(.init(table: p.parentTable, key: p.parentKey))
         } }
         // Children: each table read once for all of its relations (or walked by its indexes), big

@@ -30,6 +30,13 @@ struct KeyWalk: Sendable {
     /// about 0.4 µs with three relations to probe.
     static let maxKeysPerRow = 0.4
 
+    /// The relation's quoted table, index and key; the key is compared in binary collation
+    /// everywhere, as the index is (a column declared `COLLATE NOCASE` with a binary index would
+    /// otherwise compare case-insensitively — and scan the whole index at every step).
+    private static func names(_ r: Relation, _ index: String) -> (table: String, index: String, key: String) {
+        (quotedIdentifier(r.childTable), quotedIdentifier(index), quotedIdentifier(r.childForeignKey) + " COLLATE BINARY")
+    }
+
     /// The walks for one child table, or nil when it is to be scanned.
     static func plan(table: String, relations: [Relation], rows: Int64, minimumRows: Int64 = minimumRows,
                      _ conn: Connection) -> [KeyWalk]? {
@@ -89,7 +96,7 @@ struct KeyWalk: Sendable {
     /// No key stored as a blob or a number (a pass reads those as text; the walk's comparisons
     /// would not): both ends of the index beyond the text values are empty.
     private static func onlyText(_ r: Relation, _ index: String, _ conn: Connection) -> Bool {
-        let (t, i, fk) = (quotedIdentifier(r.childTable), quotedIdentifier(index), quotedIdentifier(r.childForeignKey))
+        let (t, i, fk) = names(r, index)
         for condition in ["\(fk) < ''", "\(fk) >= x''"] {
             guard let s = try? conn.cached("SELECT 1 FROM \(t) INDEXED BY \(i) WHERE \(condition) LIMIT 1") else { return false }
             defer { s.reset() }
@@ -109,12 +116,12 @@ struct KeyWalk: Sendable {
         var spreadKeys: Double?
     }
 
-    /// The first keys of a relation; nil when the statements cannot use the index (a column
-    /// collation other than the index's, for example).
+    /// The first keys of a relation; nil when the statements cannot use the index.
     private static func sample(_ r: Relation, _ index: String, _ conn: Connection) -> Sample? {
-        guard let walk = try? conn.cached(walkSQL(r, index)), (try? conn.cached(rowsSQL(r, index))) != nil,
-              let count = try? conn.cached(
-                  "SELECT count(*) FROM \(quotedIdentifier(r.childTable)) INDEXED BY \(quotedIdentifier(index)) WHERE \(quotedIdentifier(r.childForeignKey)) BETWEEN ? AND ?")
+        let (t, i, fk) = names(r, index)
+        guard searches(walkSQL(r, index), index, conn), searches(rowsSQL(r, index), index, conn),
+              let walk = try? conn.cached(walkSQL(r, index)),
+              let count = try? conn.cached("SELECT count(*) FROM \(t) INDEXED BY \(i) WHERE \(fk) BETWEEN ? AND ?")
         else { return nil }
         defer { walk.reset(); count.reset() }
         var first: String?, last: String?
@@ -163,9 +170,25 @@ struct KeyWalk: Sendable {
         return position
     }
 
+    /// True when SQLite's plan for `sql` seeks in `index` (never steps through all of it, never
+    /// sorts): the walk is only ever a seek per key.
+    private static func searches(_ sql: String, _ index: String, _ conn: Connection) -> Bool {
+        guard let plan = try? conn.cached("EXPLAIN QUERY PLAN " + sql) else { return false }
+        defer { plan.reset() }
+        var seeks = false
+        while (try? plan.step()) == true {
+            let detail = plan.string(3) ?? ""
+            if detail.contains("TEMP B-TREE") { return false }
+            guard detail.contains("INDEX \(index)") else { continue }
+            if !detail.hasPrefix("SEARCH") { return false }
+            seeks = true
+        }
+        return seeks
+    }
+
     /// The distinct non-NULL keys in index order (after the empty one where it is skipped).
     static func walkSQL(_ r: Relation, _ index: String) -> String {
-        let (t, i, fk) = (quotedIdentifier(r.childTable), quotedIdentifier(index), quotedIdentifier(r.childForeignKey))
+        let (t, i, fk) = names(r, index)
         let start = r.skipEmpty ? "> ''" : ">= ''"
         return """
             WITH RECURSIVE k(v) AS (
@@ -178,7 +201,7 @@ struct KeyWalk: Sendable {
 
     /// The child ids (or a 1 per row when the child has none) of the rows with one key.
     static func rowsSQL(_ r: Relation, _ index: String, nullKey: Bool = false) -> String {
-        let (t, i, fk) = (quotedIdentifier(r.childTable), quotedIdentifier(index), quotedIdentifier(r.childForeignKey))
+        let (t, i, fk) = names(r, index)
         return "SELECT \(r.childIdColumn.map(quotedIdentifier) ?? "1") FROM \(t) INDEXED BY \(i) WHERE \(fk) \(nullKey ? "IS NULL" : "= ?")"
     }
 
@@ -202,8 +225,7 @@ struct KeyWalk: Sendable {
             // An orphaned key's exact bytes are bound (SQLite copies them) for reading its rows.
             let orphaned = walk.withText(0) { bytes -> String? in
                 guard let bytes else { return nil }
-                let present = MattermostID.decode(bytes).map { parents.containsDecoded($0.0, $0.1) } ?? parents.contains(bytes)
-                if present { return nil }
+                if parents.contains(bytes) { return nil }
                 rowsOfKey.reset()
                 rowsOfKey.bindText(1, bytes)
                 return String(decoding: bytes, as: UTF8.self)

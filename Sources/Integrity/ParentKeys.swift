@@ -72,8 +72,11 @@ final class ParentSets: @unchecked Sendable {
         self.pending = pending
     }
 
+    /// Records a set (or its failure) and releases its waiters; a name published before, or one
+    /// not asked for, changes nothing.
     func publish(_ name: String, _ result: Result<(IDSet, Int), Error>) {
-        state.withLock { s in
+        let first = state.withLock { s -> Bool in
+            guard pending[name] != nil, s.sets[name] == nil, s.failed[name] == nil else { return false }
             switch result {
             case .success(let (set, rows)):
                 s.sets[name] = set
@@ -82,9 +85,13 @@ final class ParentSets: @unchecked Sendable {
                 s.failed[name] = error
             }
             s.lastReady = .now
+            return true
         }
-        pending[name]?.leave()
+        if first { pending[name]?.leave() }
     }
+
+    /// True once a set could not be read: the run fails, so the scans left are not started.
+    var hasFailed: Bool { state.withLock { !$0.failed.isEmpty } }
 
     /// True when every named set is built (or has failed): a unit needing them would not wait.
     func ready(_ names: [String]) -> Bool { names.allSatisfy { pending[$0]?.wait(timeout: .now()) != .timedOut } }

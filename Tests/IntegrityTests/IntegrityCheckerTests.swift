@@ -116,6 +116,17 @@ import Testing
         #expect(labels.childIDAttr == "" && labels.records == [OrphanedRecord(parentID: "7", childID: nil)])
     }
 
+    /// A configured relation naming Mattermost's parent key in other case (`users.id`): one set,
+    /// read once (two reads of one name used to release its waiters twice, which traps).
+    @Test func parentKeysDifferingOnlyInCaseAreReadOnce() async throws {
+        let (path, expected) = try SampleDatabase.generate(posts: 500)
+        let configured = [IntegrityRelationSettings(parentTable: "users", parentKey: "id", childTable: "Posts", childForeignKey: "UserId", childIdColumn: "Id")]
+        let report = try await IntegrityChecker(store: SampleDatabase.pool(path)).run(.init(configured: configured))
+        let results = try report.results
+        #expect(Array(results.prefix(41)) == expected.results)
+        #expect(results.last?.data?.records == results[34].data?.records, "the same records as Mattermost's Users → Posts")
+    }
+
     @Test func oneSnapshotWhileAWriterContinues() async throws {
         let (path, expected) = try SampleDatabase.generate(posts: 2_000)
         let pool = try SampleDatabase.pool(path)

@@ -41,7 +41,11 @@ import Testing
         #expect(try scanned.results == reference)
         #expect(walked.orphanCounts.map(\.count) == scanned.orphanCounts.map(\.count))
         // Orphans were injected into the walked relations, so the walk had something to find.
-        #expect(walked.orphanCounts.first { $0.check == "Posts.ChannelId → Channels" }!.count > 0)
+        #expect(try #require(walked.orphanCounts.first { $0.check == "Posts.ChannelId → Channels" }).count > 0)
+        // One thread: the same answer (the walk and the pass on one connection).
+        var oneThread = Self.walking
+        oneThread.threads = 1
+        #expect(try await IntegrityChecker(store: pool).run(oneThread).results == reference)
     }
 
     /// NULL, empty, non-canonical and non-UTF-8 keys, keys with many rows, a child without an id
@@ -97,6 +101,32 @@ import Testing
         let scanned = try await IntegrityChecker(store: pool).run(scanning)
         #expect(try walked.results.last == (try scanned.results.last))
         #expect(try walked.results.last?.data?.records.count == (change.hasPrefix("INSERT") ? 46 : 45))
+    }
+
+    /// A column that compares case-insensitively with an index in binary order: the walk compares
+    /// bytes as the index and a pass do ("gone" and "GONE" are two keys).
+    @Test func aCaseInsensitiveColumnIsWalkedInBinaryOrder() async throws {
+        let pool = try Self.cardsDatabase()
+        try pool.writeSync { conn in
+            try conn.execute("""
+                CREATE TABLE Notes (Id TEXT PRIMARY KEY, BoardId TEXT COLLATE NOCASE);
+                CREATE INDEX notes_board ON Notes (BoardId COLLATE BINARY);
+                WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 60)
+                  INSERT INTO Notes SELECT 'n' || i, CASE i % 4 WHEN 0 THEN 'b1' WHEN 1 THEN 'B1' WHEN 2 THEN 'gone' ELSE 'GONE' END FROM n;
+                """)
+        }
+        let relation = [IntegrityRelationSettings(parentTable: "Boards", childTable: "Notes", childForeignKey: "BoardId", childIdColumn: "Id")]
+        var walking = Self.walking
+        walking.configured = relation
+        var scanning = Self.scanning
+        scanning.configured = relation
+        let walked = try await IntegrityChecker(store: pool).run(walking)
+        #expect(walked.walkedByIndex.contains { $0.hasPrefix("Notes.BoardId") }, "\(walked.walkedByIndex)")
+        let records = try #require(try walked.results.last?.data?.records)
+        let scanned = try await IntegrityChecker(store: pool).run(scanning)
+        #expect(records == (try scanned.results.last?.data?.records))
+        #expect(records.count == 45, "B1, gone and GONE: 15 rows each; b1 has its board")
+        #expect(Set(records.compactMap(\.parentID)) == ["B1", "GONE", "gone"])
     }
 
     @Test func manyKeysPerRowAreScanned() async throws {
