@@ -72,14 +72,13 @@ enum ChildScan {
             // read whole.
             let range = rowidRange(t.name, conn)
             let (spanMinusOne, overflow) = range.map { $0.1.subtractingReportingOverflow($0.0) } ?? (0, true)
-            if range != nil, !overflow, spanMinusOne < Int64.max / 2,
-               let walks = KeyWalk.plan(table: t.name, relations: t.relations, rows: spanMinusOne + 1, minimumRows: minimumWalkRows, conn) {
+            let spanFits = range != nil && !overflow && spanMinusOne < Int64.max / 2
+            if spanFits, let walks = KeyWalk.plan(table: t.name, relations: t.relations, rows: spanMinusOne + 1, minimumRows: minimumWalkRows, conn) {
                 // A key's seek costs about what two rows of a pass do (the units' order only).
                 for w in walks { out.append((ScanUnit(table: t.name, relations: [w.relation], rowids: nil, walk: w), 2 * w.estimatedKeys)) }
                 continue
             }
-            guard threads > 1, let (low, high) = range, high >= low, !overflow, spanMinusOne < Int64.max / 2,
-                  !hasColumnNamedRowid(t.name, conn) else {
+            guard threads > 1, spanFits, let (low, high) = range, high >= low, !hasColumnNamedRowid(t.name, conn) else {
                 out.append((ScanUnit(table: t.name, relations: t.relations, rowids: nil), overflow ? Int64.max : spanMinusOne))
                 continue
             }

@@ -207,7 +207,8 @@ public final class Statement {
         let empty: UInt8 = 0
         return withUnsafePointer(to: empty) { fallback in
             let p = bytes.baseAddress.map { UnsafeRawPointer($0) } ?? UnsafeRawPointer(fallback)
-            record(sqlite3_bind_text(handle, index, p.assumingMemoryBound(to: CChar.self), Int32(bytes.count), steward_sqlite_transient()))
+            record(sqlite3_bind_text64(handle, index, p.assumingMemoryBound(to: CChar.self), sqlite3_uint64(bytes.count),
+                                       steward_sqlite_transient(), UInt8(SQLITE_UTF8)))
             return self
         }
     }
