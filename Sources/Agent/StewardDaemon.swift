@@ -79,7 +79,7 @@ enum StewardDaemon {
             logger.notice("the SQLite store serves one node: ClusterSettings.NodeName only names it", metadata: ["node": "\(nodeName)"])
         }
         let engine = JobEngine(
-            jobs: JobStore(db: pool, nodeName: nodeName), busy: busy, settings: settings,
+            jobs: JobStore(db: pool, nodeName: nodeName, peers: cluster.peers), busy: busy, settings: settings,
             workers: [DatabaseBackupWorker(), DatabaseOptimizeWorker(), IntegrityCheckWorker(), DataRetentionWorker(), MessageExportWorker(), BulkExportWorker()],
             logger: logger)
         let services = APIServices(
@@ -113,12 +113,16 @@ enum StewardDaemon {
             }
             // The slow poll behind the events: every 15th heartbeat (30 s) looks for pending jobs
             // and re-reads a config kept in a database (which Mattermost may have changed: it
-            // tells its own nodes, not ours).
+            // tells its own nodes, not ours). The first three heartbeats look for pending jobs
+            // too: a node that was alone did not notify creations until its next heartbeat saw
+            // this one (`ClusterPeers`).
             let beats = Locked(0)
             cluster.start {
                 await engine.recoverFromDeadNodes()
                 await engine.releaseUntrackedClaims()
-                if beats.withLock({ $0 += 1; return $0 % 15 == 0 }) {
+                let beat = beats.withLock { $0 += 1; return $0 }
+                if beat <= 3 { engine.wake() }
+                if beat % 15 == 0 {
                     engine.wake()
                     if configInDatabase { await Self.reloadIfChanged(reloader, reason: "periodic check") }
                 }

@@ -46,8 +46,13 @@ public final class ClusterNodes: Sendable {
     private let logger: Logger
     private let beating = Locked<Task<Void, Never>?>(nil)
 
-    public init(db: any SQLStore, name: String, hostname: String = ClusterSettings.hostName, clock: WallClock = .system, logger: Logger) {
+    /// Whether other nodes are alive, refreshed by every heartbeat.
+    public let peers: ClusterPeers
+
+    public init(db: any SQLStore, name: String, hostname: String = ClusterSettings.hostName, clock: WallClock = .system,
+                peers: ClusterPeers = ClusterPeers(), logger: Logger) {
         self.db = db
+        self.peers = peers
         self.name = name
         self.hostname = hostname
         self.clock = clock
@@ -57,16 +62,20 @@ public final class ClusterNodes: Sendable {
 
     static var schemaVersion: String { StewardSchema.migrations.last?.name ?? "" }
 
-    /// Records this node as alive now (inserted on the first beat).
+    /// Records this node as alive now (inserted on the first beat), and whether any other is
+    /// (`peers`).
     public func heartbeat() async throws {
         let now = clock.nowMilliseconds()
-        try await db.writeSQL { [name, hostname, startedAt] conn in
+        let others = try await db.writeSQL { [name, hostname, startedAt] conn -> Int in
             try conn.run("""
                 INSERT INTO StewardNodes (Name, Version, SchemaVersion, Hostname, StartedAt, LastHeartbeatAt) VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT (Name) DO UPDATE SET Version = excluded.Version, SchemaVersion = excluded.SchemaVersion,
                     Hostname = excluded.Hostname, StartedAt = excluded.StartedAt, LastHeartbeatAt = excluded.LastHeartbeatAt
                 """, [.text(name), .text(StewardVersion.version), .text(Self.schemaVersion), .text(hostname), .int(startedAt), .int(now)])
+            return try conn.first("SELECT count(*) FROM StewardNodes WHERE Name <> ? AND LastHeartbeatAt >= ?",
+                                  [.text(name), .int(now - Self.leaseMilliseconds)]) { Int($0.int64(0)) } ?? 0
         }
+        peers.record(otherNodesAlive: others)
     }
 
     /// Every node that has heartbeated, by name, with whether its lease holds.

@@ -48,6 +48,7 @@ extension JobStore {
         let window = ScheduleWindow(periodSeconds: periodSeconds, now: now)
         let key = JobSchedules.key(type: type, data: data, window: window)
         let job = Job(id: NewID.make(), type: type, createAt: now, status: .pending, data: data)
+        let notify = notifiesOthers
         let existingId: String? = try await db.writeSQL { [nodeName] conn in try conn.transaction {
             try conn.run("DELETE FROM StewardJobSchedules WHERE WindowEnd <= ?", [.int(now)])
             let inserted = try conn.run("""
@@ -56,7 +57,7 @@ extension JobStore {
                 """, [.text(key), .text(type), .int(periodSeconds), .int(window.startMilliseconds), .int(window.endMilliseconds),
                       .text(job.id), .text(nodeName)])
             if inserted == 1 {
-                try Self.insert(conn, job)
+                try Self.insert(conn, job, notify: notify)
                 return nil
             }
             return try conn.first("SELECT JobId FROM StewardJobSchedules WHERE ScheduleKey = ?", [.text(key)]) { $0.string(0) } ?? ""

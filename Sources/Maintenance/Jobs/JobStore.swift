@@ -10,11 +10,18 @@ public struct JobStore: Sendable {
     /// The node claiming jobs through this store (`ClusterSettings.NodeName`).
     public let nodeName: String
 
-    public init(db: any SQLStore, clock: WallClock = .system, nodeName: String = "local") {
+    /// Whether a creation tells other nodes (PostgreSQL); nil: always.
+    let peers: ClusterPeers?
+
+    public init(db: any SQLStore, clock: WallClock = .system, nodeName: String = "local", peers: ClusterPeers? = nil) {
         self.db = db
         self.clock = clock
         self.nodeName = nodeName
+        self.peers = peers
     }
+
+    /// Whether a creation now should `NOTIFY` the other nodes.
+    var notifiesOthers: Bool { peers?.othersMayListen ?? true }
 
     /// On PostgreSQL the table is Mattermost's own `Jobs` when the store is a Mattermost database
     /// (its columns, `Data` jsonb since Mattermost 6.0), created the same way when absent; the
@@ -100,7 +107,8 @@ public struct JobStore: Sendable {
     public func create(type: String, data: [String: String]) async throws -> Job {
         let job = Job(id: NewID.make(), type: type, createAt: clock.nowMilliseconds(), status: .pending, data: data)
         // Committed with the other creations waiting for the writer (group commit).
-        try await db.writeSQLCombined { conn in try Self.insert(conn, job) }
+        let notify = notifiesOthers
+        try await db.writeSQLCombined { conn in try Self.insert(conn, job, notify: notify) }
         return job
     }
 
@@ -108,12 +116,14 @@ public struct JobStore: Sendable {
     /// nil otherwise, and nothing was written.
     public func createIfWriterFree(type: String, data: [String: String]) throws -> Job? {
         let job = Job(id: NewID.make(), type: type, createAt: clock.nowMilliseconds(), status: .pending, data: data)
-        return try db.writeSQLIfFree { conn in try Self.insert(conn, job) } == nil ? nil : job
+        let notify = notifiesOthers
+        return try db.writeSQLIfFree { conn in try Self.insert(conn, job, notify: notify) } == nil ? nil : job
     }
 
-    static func insert(_ conn: any SQLConnection, _ job: Job) throws {
+    /// Inserts a pending job; on PostgreSQL with `notify`, other nodes are told of it at commit.
+    static func insert(_ conn: any SQLConnection, _ job: Job, notify: Bool) throws {
         let values: [SQLValue] = [.text(job.id), .text(job.type), .int(job.createAt), .text(Job.dataJSON(job.data))]
-        guard conn.dialect == .postgres else {
+        guard conn.dialect == .postgres, notify else {
             return _ = try conn.run("INSERT INTO Jobs (\(columns)) VALUES (?, ?, 0, ?, 0, 0, 'pending', 0, ?)", values)
         }
         // Other nodes are told in the same statement (no second round trip), delivered at commit;
