@@ -122,8 +122,9 @@ enum ChildScan {
     /// transaction on the same snapshot). Parent keys are taken first, one per thread; then each
     /// thread takes the first unit whose parent sets are built — waiting only when none is — so
     /// a thread done with small parents scans while another still reads a big one.
-    static func run(parentKeys: [ParentKeys.Key], _ units: [ScanUnit], _ conns: [Connection], parents: ParentSets,
+    static func run(_ units: [ScanUnit], _ conns: [Connection], parents: ParentSets,
                     workers: [WorkerOrphans], into results: ScanResults, parentDone: @escaping @Sendable (String) -> Void) {
+        let parentKeys = parents.keys
         let nextParent = Atomic<Int>(0)
         let queue = Mutex(Array(units.indices))
         let needs: [[String]] = units.map { u in Array(Set(u.relations.map(parentName))) }

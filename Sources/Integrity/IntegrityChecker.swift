@@ -183,12 +183,9 @@ private struct Run {
 
         let clock = ContinuousClock()
         let started = clock.now
-        // Parents: each (table, key) read once.
-        var parentKeys: [ParentKeys.Key] = []
-        // Compared as SQLite compares names, without case: `users.id` is `Users.Id`.
-        for i in runnable { for p in checks[i].parts where !parentKeys.contains(where: { $0.name == ParentKeys.name(p.parentTable, p.parentKey) }) {
-            parentKeys.append(.init(table: p.parentTable, key: p.parentKey))
-        } }
+        // Parents: each (table, key) read once — named as SQLite compares names, without case
+        // (`users.id` is `Users.Id`), which `ParentSets` keeps one of.
+        let parents = ParentSets(runnable.flatMap { i in checks[i].parts.map { ParentKeys.Key(table: $0.parentTable, key: $0.parentKey) } })
         // Children: each table read once for all of its relations (or walked by its indexes), big
         // ones in rowid ranges, the units spread over the threads.
         var byChild: [String: [Relation]] = [:]
@@ -200,7 +197,7 @@ private struct Run {
                 if !(byChild[c]?.contains(p) ?? false) { byChild[c, default: []].append(p) }
             }
         }
-        tablesTotal = parentKeys.count + childOrder.count
+        tablesTotal = parents.keys.count + childOrder.count
         let relations = childOrder.flatMap { byChild[$0]! }
         let tables = childOrder.map { (name: byChild[$0]![0].childTable, relations: byChild[$0]!) }
         let units = ChildScan.units(tables, threads: conns.count, minimumRows: options.minimumUnitRows, minimumWalkRows: options.minimumWalkRows, conn)
@@ -208,8 +205,7 @@ private struct Run {
         let progress = ProgressCounter(total: tablesTotal, options: options)
         let results = ScanResults(units: units) { table in progress.tableDone(table) }
         let workers = conns.map { _ in WorkerOrphans(relations: relations, limit: options.maxRecordsPerRelation) }
-        let parents = ParentSets(parentKeys)
-        ChildScan.run(parentKeys: parentKeys, units, conns, parents: parents, workers: workers, into: results) { progress.tableDone($0) }
+        ChildScan.run(units, conns, parents: parents, workers: workers, into: results) { progress.tableDone($0) }
         let built = parents.snapshot()
         if let failure = built.failure { throw failure }
         for w in workers { for r in relations { try w.collectors[r]!.finish() } }

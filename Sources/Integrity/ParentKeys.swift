@@ -59,17 +59,22 @@ final class ParentSets: @unchecked Sendable {
         var lastReady = ContinuousClock.now
     }
     private let state = Mutex(State())
+    /// The keys to read, one per name.
+    let keys: [ParentKeys.Key]
     /// One group per key, left when its set is built or has failed; never re-entered.
     private let pending: [String: DispatchGroup]
 
     init(_ keys: [ParentKeys.Key]) {
         var pending: [String: DispatchGroup] = [:]
+        var unique: [ParentKeys.Key] = []
         for k in keys where pending[k.name] == nil {
             let g = DispatchGroup()
             g.enter()
             pending[k.name] = g
+            unique.append(k)
         }
         self.pending = pending
+        self.keys = unique
     }
 
     /// Records a set (or its failure) and releases its waiters; a name published before, or one
@@ -94,7 +99,9 @@ final class ParentSets: @unchecked Sendable {
     var hasFailed: Bool { state.withLock { !$0.failed.isEmpty } }
 
     /// True when every named set is built (or has failed): a unit needing them would not wait.
-    func ready(_ names: [String]) -> Bool { names.allSatisfy { pending[$0]?.wait(timeout: .now()) != .timedOut } }
+    func ready(_ names: [String]) -> Bool {
+        state.withLock { s in names.allSatisfy { s.sets[$0] != nil || s.failed[$0] != nil || pending[$0] == nil } }
+    }
 
     /// The named sets, waiting for those still being read; throws when one could not be read.
     func sets(_ names: [String]) throws -> [String: IDSet] {
@@ -110,10 +117,9 @@ final class ParentSets: @unchecked Sendable {
         }
     }
 
-    /// After the run: every set, the parent rows read, when the last one was ready, and the first
-    /// failure.
-    func snapshot() -> (sets: [String: IDSet], rows: Int, lastReady: ContinuousClock.Instant, failure: (any Error)?) {
-        state.withLock { s in (s.sets, s.rows, s.lastReady, s.failed.sorted { $0.key < $1.key }.first?.value) }
+    /// After the run: the parent rows read, when the last set was ready, and the first failure.
+    func snapshot() -> (rows: Int, lastReady: ContinuousClock.Instant, failure: (any Error)?) {
+        state.withLock { s in (s.rows, s.lastReady, s.failed.sorted { $0.key < $1.key }.first?.value) }
     }
 }
 

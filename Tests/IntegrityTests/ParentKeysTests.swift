@@ -12,7 +12,8 @@ import Testing
 
     @Test func aUnitWaitsOnlyForTheSetsItNeeds() throws {
         let users = ParentKeys.Key(table: "Users", key: "Id"), posts = ParentKeys.Key(table: "Posts", key: "Id")
-        let sets = ParentSets([users, posts])
+        let sets = ParentSets([users, posts, ParentKeys.Key(table: "users", key: "ID")])
+        #expect(sets.keys.map(\.name) == [users.name, posts.name], "one key per name, in order")
         #expect(!sets.ready([users.name]) && !sets.ready([posts.name]))
         sets.publish(users.name, .success((IDSet(expected: 1), 3)))
         #expect(sets.ready([users.name]))
