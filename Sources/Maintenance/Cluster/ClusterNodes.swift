@@ -72,6 +72,8 @@ public final class ClusterNodes: Sendable {
                 ON CONFLICT (Name) DO UPDATE SET Version = excluded.Version, SchemaVersion = excluded.SchemaVersion,
                     Hostname = excluded.Hostname, StartedAt = excluded.StartedAt, LastHeartbeatAt = excluded.LastHeartbeatAt
                 """, [.text(name), .text(StewardVersion.version), .text(Self.schemaVersion), .text(hostname), .int(startedAt), .int(now)])
+            // Only PostgreSQL has other nodes to tell (`ClusterEvents`); SQLite's one node skips the read.
+            guard conn.dialect == .postgres else { return 0 }
             return try conn.first("SELECT count(*) FROM StewardNodes WHERE Name <> ? AND LastHeartbeatAt >= ?",
                                   [.text(name), .int(now - Self.leaseMilliseconds)]) { Int($0.int64(0)) } ?? 0
         }

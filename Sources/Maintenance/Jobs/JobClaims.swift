@@ -12,9 +12,10 @@ extension JobStore {
 
     /// Claims the oldest pending job of `types` not in `running` for this node: `in_progress`,
     /// StartAt set, its claim recorded. `running`: jobs whose worker still runs (one put back to
-    /// `pending` by force is claimed again only once its first run has ended). On PostgreSQL one statement (the pattern of the PostgreSQL job queues:
-    /// `FOR UPDATE SKIP LOCKED` picks a row no other node is claiming, `UPDATE … RETURNING` moves
-    /// it, the claim is inserted in the same statement), so nodes claiming at once take different
+    /// `pending` by force is claimed again only once its first run has ended). On PostgreSQL one
+    /// statement (the pattern of the PostgreSQL job queues: `FOR UPDATE SKIP LOCKED` picks a row no
+    /// other node is claiming, `UPDATE … RETURNING` moves it, the claim is inserted in the same
+    /// statement), so nodes claiming at once take different
     /// jobs instead of racing for one. On SQLite (one node, one writer) a read and a conditional
     /// update in the writer's transaction.
     public func claimNext(types: Set<String>, excluding running: Set<String> = []) async throws -> Job? {
