@@ -55,11 +55,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Journal entries and their batched sending to journald.
+        .target(name: "Journal", dependencies: ["CStewardShims", "CSystemd", "StewardModel"]),
         // The daemon executable: startup, config, systemd, journal, lifecycle.
         .executableTarget(
             name: "Agent",
             dependencies: [
-                "LocalAPI", "Maintenance", "Store", "StewardModel", "CSystemd",
+                "LocalAPI", "Maintenance", "Store", "StewardModel", "CSystemd", "Journal",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -82,6 +84,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "StewardModelTests", dependencies: ["StewardModel"]),
+        .testTarget(name: "JournalTests", dependencies: ["Journal", "StewardModel"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "StewardModel", "Postgres", "PostgresTestSupport"]),
         .testTarget(name: "MaintenanceTests", dependencies: ["Maintenance", "Store", "StewardModel", "Postgres", "PostgresTestSupport"]),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "StewardModel", "PostgresTestSupport"]),

@@ -1,4 +1,4 @@
-import CSystemd
+import Journal
 import LocalAPI
 import Logging
 import StewardModel
@@ -68,7 +68,7 @@ struct StewardLogHandler: LogHandler {
         for (key, value) in merged {
             entry.append(JournalField.name(for: key), value.description)
         }
-        entry.send()
+        JournalWriter.shared.write(entry, urgent: event.level >= .error)
     }
 
     private static func writeStderr(_ event: LogEvent, _ merged: Logger.Metadata) {
@@ -107,42 +107,7 @@ enum JournalField {
     /// True when journald answers on its socket (sd_journal_sendv drops entries silently otherwise,
     /// and a socket file left by a stopped journald must not swallow our logs).
     static var journaldAvailable: Bool {
-        UnixSocketPath.isAnswering("/run/systemd/journal/socket", type: SOCK_DGRAM)
-    }
-}
-
-/// One journal entry's fields (`NAME=value`), laid end to end in one buffer and sent with
-/// `sd_journal_sendv`, one iovec per field: two allocations per entry, not two per field.
-struct JournalEntry {
-    private var bytes: [UInt8] = []
-    private var ends: [Int] = []
-
-    init() {
-        bytes.reserveCapacity(512)
-        ends.reserveCapacity(16)
-    }
-
-    /// Adds `name=value`; a field without a name (a key with no usable character) is left out.
-    mutating func append(_ name: String, _ value: String) {
-        guard !name.isEmpty else { return }
-        bytes.append(contentsOf: name.utf8)
-        bytes.append(UInt8(ascii: "="))
-        bytes.append(contentsOf: value.utf8)
-        ends.append(bytes.count)
-    }
-
-    func send() {
-        bytes.withUnsafeBytes { raw in
-            guard let base = raw.baseAddress else { return }
-            var iovecs: [iovec] = []
-            iovecs.reserveCapacity(ends.count)
-            var start = 0
-            for end in ends {
-                iovecs.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: base + start), iov_len: end - start))
-                start = end
-            }
-            _ = iovecs.withUnsafeBufferPointer { sd_journal_sendv($0.baseAddress, Int32($0.count)) }
-        }
+        UnixSocketPath.isAnswering(JournalWriter.journaldPath, type: SOCK_DGRAM)
     }
 }
 

@@ -4,6 +4,7 @@ import FoundationEssentials
 import Glibc
 #endif
 import Integrity
+import Journal
 import LocalAPI
 import Logging
 import Maintenance
@@ -35,6 +36,8 @@ enum StewardDaemon {
         LoggingSystem.bootstrap { label in
             StewardLogHandler(label: label, sharedLevel: level, sink: useJournal ? .journal : .stderr)
         }
+        // Whatever way the daemon ends from here, its last entries reach the journal.
+        defer { JournalWriter.shared.flush() }
         let logger = Logger(label: "stewardd")
         if let problem = DescriptorBudget.ensure(DescriptorBudget(config, cpus: Int(steward_cpu_count()))) {
             logger.critical("the connection caps do not fit the descriptor limit", metadata: ["error": "\(problem)"])

@@ -8,6 +8,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include "steward_shims.h"
 
@@ -100,4 +101,24 @@ void steward_name_thread(const char *name) {
     strncpy(cut, name, sizeof cut - 1);
     cut[sizeof cut - 1] = 0;
     pthread_setname_np(pthread_self(), cut);
+}
+
+int steward_send_datagrams(int fd, const char *path, const unsigned char *base, const size_t *lengths, unsigned count) {
+    struct sockaddr_un address = { .sun_family = AF_UNIX };
+    strncpy(address.sun_path, path, sizeof(address.sun_path) - 1);
+    struct iovec iov[64];
+    struct mmsghdr headers[64];
+    if (count > 64) count = 64;
+    size_t offset = 0;
+    for (unsigned i = 0; i < count; i++) {
+        iov[i].iov_base = (void *)(base + offset);
+        iov[i].iov_len = lengths[i];
+        offset += lengths[i];
+        memset(&headers[i], 0, sizeof(headers[i]));
+        headers[i].msg_hdr.msg_name = &address;
+        headers[i].msg_hdr.msg_namelen = sizeof(address);
+        headers[i].msg_hdr.msg_iov = &iov[i];
+        headers[i].msg_hdr.msg_iovlen = 1;
+    }
+    return sendmmsg(fd, headers, count, MSG_NOSIGNAL);
 }

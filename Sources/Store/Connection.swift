@@ -14,6 +14,8 @@ public final class Connection: @unchecked Sendable {
     let generation: Int
     private var statementCache: [String: Statement] = [:]
     private var statementEpoch = 0
+    /// The owner of this connection's WAL hook, kept as long as the hook may be called.
+    var walCheckpoints: WALCheckpoints?
 
     /// - Parameter noFollow: refuse a path with a symbolic link in it (SQLITE_OPEN_NOFOLLOW).
     let busyTimeoutMilliseconds: Int

@@ -1,3 +1,4 @@
+import CSQLite
 import Dispatch
 #if canImport(Glibc)
 import Glibc
@@ -38,18 +39,36 @@ public final class DatabasePool: @unchecked Sendable {
     /// lets the writer go.
     let waiting = Locked<[CombinedWrite<Connection>]>([])
     private let migrations: [Migration]
+    /// The writer's checkpoints, asked for by its commits and run off the request path.
+    let checkpoints: WALCheckpoints
     /// Places for open readers (`Options.maxOpenReaders`): a burst of reads waits instead of opening
     /// a connection each.
     private let readerPlaces: DispatchSemaphore
 
     /// Opens the store at `options.path`, creating it if needed, and applies `migrations`.
-    public init(options: Options, migrations: [Migration]) throws {
+    public convenience init(options: Options, migrations: [Migration]) throws {
+        try self.init(options: options, migrations: migrations, checkpoints: WALCheckpoints())
+    }
+
+    init(options: Options, migrations: [Migration], checkpoints: WALCheckpoints) throws {
         let w = try Connection(path: options.path, readOnly: false, busyTimeoutMilliseconds: options.busyTimeoutMilliseconds)
         try Migrator.apply(migrations, on: w, now: Int64(time(nil)))
+        checkpoints.install(on: w)
         self.writer = Locked(w)
         self.readers = Locked(ReaderState(options: options))
         self.readerPlaces = DispatchSemaphore(value: options.maxOpenReaders)
         self.migrations = migrations
+        self.checkpoints = checkpoints
+        checkpoints.run.withLock { $0 = { [weak self] in self?.checkpointRequested() } }
+    }
+
+    /// A checkpoint asked for by a commit (`WALCheckpoints`): on the writer, holding it, so the
+    /// whole WAL is copied; then the writes that queued meanwhile are committed.
+    private func checkpointRequested() {
+        writer.withLock { conn in
+            _ = sqlite3_wal_checkpoint_v2(conn.handle, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
+        }
+        afterWriterReleased()
     }
 
     public var path: String { readers.withLock { $0.options.path } }
@@ -186,6 +205,7 @@ public final class DatabasePool: @unchecked Sendable {
             path: options.path, readOnly: false, busyTimeoutMilliseconds: options.busyTimeoutMilliseconds,
             generation: generation + 1)
         try Migrator.apply(migrations, on: fresh, now: Int64(time(nil)))
+        checkpoints.install(on: fresh)
         writer.withLock { conn in conn = fresh }
         afterWriterReleased()
         readers.withLock { state in

@@ -21,7 +21,7 @@ struct ClusterPeersTests {
     }
 
     func otherNode(_ pool: PostgresPool, heartbeatAt: Int64) async throws {
-        try await pool.writeSQL { conn in
+        _ = try await pool.writeSQL { conn in
             try conn.run("""
                 INSERT INTO StewardNodes (Name, Version, SchemaVersion, Hostname, StartedAt, LastHeartbeatAt) VALUES ('other', 'v', 's', 'h', 0, ?)
                 ON CONFLICT (Name) DO UPDATE SET LastHeartbeatAt = excluded.LastHeartbeatAt

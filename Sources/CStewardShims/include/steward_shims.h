@@ -66,6 +66,12 @@ int steward_rename_noreplace(int dirfd, const char *from, const char *to);
 /* A non-blocking, close-on-exec eventfd (eventfd(2) is not in Swift's Glibc module). */
 int steward_eventfd(void);
 
+/* Sends `count` datagrams, laid end to end from `base` (`lengths[i]` bytes each), to the unix
+   datagram socket at `path` in one sendmmsg(2) (a GNU extension Swift's Glibc module does not
+   expose; at most 64 per call). Returns how many were sent, or -1 with errno set when the first
+   was not. */
+int steward_send_datagrams(int fd, const char *path, const unsigned char *base, const size_t *lengths, unsigned count);
+
 /* CPUs this process may run on (sched_getaffinity), at least 1. */
 int steward_cpu_count(void);
 
