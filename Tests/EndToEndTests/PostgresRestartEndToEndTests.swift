@@ -27,10 +27,13 @@ struct PostgresRestartEndToEndTests {
         return try UnixHTTP.post(socket, "/api/v4/config/migrate", body: String(decoding: body, as: UTF8.self))
     }
 
-    func holdLock(_ cluster: PostgresTestCluster, _ db: String, table: String) throws -> Process {
-        let holder = try cluster.hold(db, "BEGIN; LOCK TABLE \(table) IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(3600)")
+    /// Holds `table` locked in `mode` (`ACCESS EXCLUSIVE`: nothing reads or writes it; `EXCLUSIVE`:
+    /// reads go on, writes wait) until the returned process ends.
+    func holdLock(_ cluster: PostgresTestCluster, _ db: String, table: String, mode: String = "ACCESS EXCLUSIVE") throws -> Process {
+        let holder = try cluster.hold(db, "BEGIN; LOCK TABLE \(table) IN \(mode) MODE; SELECT pg_sleep(3600)")
+        let lockName = mode.split(separator: " ").map { $0.prefix(1) + $0.dropFirst().lowercased() }.joined() + "Lock"
         let held = eventually(timeout: 30) {
-            (try? cluster.psql(db, "SELECT count(*) FROM pg_locks WHERE relation = '\(table)'::regclass AND mode = 'AccessExclusiveLock' AND granted")) == "1"
+            (try? cluster.psql(db, "SELECT count(*) FROM pg_locks WHERE relation = '\(table)'::regclass AND mode = '\(lockName)' AND granted")) == "1"
         }
         #expect(held, "the lock on \(table) is held")
         return holder
@@ -57,6 +60,11 @@ struct PostgresRestartEndToEndTests {
         let id = try #require(created.json()["id"] as? String, "\(created.text)")
         #expect(waitingOnALock(cluster, "mm", query: "VACUUM"), "db_optimize waits for the lock on zz_posts")
         #expect(try UnixHTTP.get(daemon.socket, "/api/v4/jobs/\(id)").json()["status"] as? String == "in_progress")
+        // The job's end cannot be written before the server is down: writes to Jobs wait (on a
+        // loaded machine the engine could otherwise record it between the worker's connection
+        // ending and the server's).
+        let jobsHolder = try holdLock(cluster, "mm", table: "Jobs", mode: "EXCLUSIVE")
+        defer { jobsHolder.terminate() }
 
         cluster.stop()
         #expect(eventually(timeout: 90) { daemon.log.contains("could not record a job's end") }, "the end was first written while the server was down: \(daemon.log.suffix(2000))")
