@@ -49,6 +49,8 @@ import Testing
                 var buffer = [UInt8](repeating: 0, count: 256 * 1024)
                 while true {
                     let n = recv(fd, &buffer, buffer.count, 0)
+                    // A signal to the test process (a child exiting) interrupts the wait.
+                    if n < 0 && errno == EINTR { continue }
                     if n < 0 { return }
                     received.withLock { $0.append(Array(buffer[..<n])) }
                 }
