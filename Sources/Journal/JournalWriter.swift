@@ -56,7 +56,7 @@ public final class JournalWriter: @unchecked Sendable {
         }
         if full { return flush() }
         if wasEmpty {
-            startIfNeeded()
+            guard startIfNeeded() else { return flush() }
             wake.signal()
         }
     }
@@ -73,12 +73,13 @@ public final class JournalWriter: @unchecked Sendable {
         }
     }
 
-    private func startIfNeeded() {
+    /// Starts the writer's thread the first time; false when the system refused one.
+    private func startIfNeeded() -> Bool {
         let start = started.withLock { s -> Bool in
             defer { s = true }
             return !s
         }
-        guard start else { return }
+        guard start else { return true }
         let rc = DedicatedThread.start(name: "steward-journal") { [self] in
             while true {
                 wake.wait()
@@ -86,8 +87,9 @@ public final class JournalWriter: @unchecked Sendable {
                 flush()
             }
         }
-        // No thread: every entry is then sent by the thread that logs it.
+        // No thread: this entry is sent by the thread that logs it, and the next asks again.
         if rc != 0 { started.withLock { $0 = false } }
+        return rc == 0
     }
 }
 

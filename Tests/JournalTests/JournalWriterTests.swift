@@ -35,6 +35,7 @@ import Testing
 
         deinit {
             shutdown(fd, Int32(SHUT_RDWR))
+            readerDone.wait()
             close(fd)
             try? FileManager.default.removeItem(atPath: dir)
         }
@@ -42,16 +43,23 @@ import Testing
         /// Datagrams received so far, read by a thread of their own (a datagram socket's queue
         /// is short: a writer with nobody reading would wait).
         let received = Locked<[[UInt8]]>([])
+        /// Signalled when the reader has stopped: only then is the descriptor closed, or the
+        /// reader could read from another test's socket given the same number.
+        let readerDone = DispatchSemaphore(value: 0)
 
         func startReading() {
-            let fd = fd, received = received
+            let fd = fd, received = received, readerDone = readerDone
             Thread.detachNewThread {
                 var buffer = [UInt8](repeating: 0, count: 256 * 1024)
                 while true {
                     let n = recv(fd, &buffer, buffer.count, 0)
                     // A signal to the test process (a child exiting) interrupts the wait.
                     if n < 0 && errno == EINTR { continue }
-                    if n < 0 { return }
+                    // 0 once deinit has shut the socket down (no test sends an empty datagram).
+                    if n <= 0 {
+                        readerDone.signal()
+                        return
+                    }
                     received.withLock { $0.append(Array(buffer[..<n])) }
                 }
             }
