@@ -53,7 +53,8 @@ final class WALCheckpoints: Sendable {
               requested.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
         else { return }
         schedule { [self] in
-            // Cleared first: a commit during the checkpoint that still finds the WAL long asks again.
+            // Cleared before the writer is taken: a commit that lands first, and finds the WAL
+            // still long after this checkpoint, may ask again (a second one costs little).
             requested.store(false, ordering: .releasing)
             run.withLock { $0 }?()
         }
